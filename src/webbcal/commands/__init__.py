@@ -1,0 +1,1 @@
+"""Subcommands of the ``webbcal`` command (one module each)."""

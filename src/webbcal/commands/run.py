@@ -1,0 +1,11 @@
+"""webbcal run (not implemented yet)."""
+
+from webbcal.errors import WebbcalError
+
+
+def add_arguments(parser):
+    pass
+
+
+def main(args) -> int:
+    raise WebbcalError("'webbcal run' is not implemented yet")
