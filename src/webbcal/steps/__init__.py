@@ -1,0 +1,1 @@
+"""Steps: thin adapters that resolve references, call one algorithm and record provenance."""

@@ -1,0 +1,1 @@
+"""detector1 steps."""
