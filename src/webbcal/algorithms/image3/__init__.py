@@ -1,0 +1,1 @@
+"""Stage 3 algorithms: output grid, resampling, outlier rejection, sky matching, alignment, catalogs."""
