@@ -71,7 +71,7 @@ _COMMENTS = {
     "V2_REF": "[arcsec] Telescope V2 coord of reference point",
     "V3_REF": "[arcsec] Telescope V3 coord of reference point",
     "V3I_YANG": "[deg] Angle from V3 axis to Ideal y axis",
-    "VPARITY": "Relative sense of rotation between Ideal xy and V2V3",
+    "VPARITY": "Relative sense of rotation Ideal xy vs V2V3",
     "VA_SCALE": "Velocity aberration scale factor",
 }
 

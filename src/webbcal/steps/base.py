@@ -136,12 +136,6 @@ def _load_reference(path: str, mtime: float):
     return read_reference(path)
 
 
-def _reference_name(source: Any) -> str:
-    if isinstance(source, (str, Path)):
-        return f"crds://{Path(source).name}"
-    return "N/A (in-memory override)"
-
-
 class Step:
     """Base class of all steps. Subclasses set the class attributes and ``process``."""
 
@@ -183,11 +177,12 @@ class Step:
     def resolve_references(self, model: Any) -> tuple[dict[str, Any], dict[str, str]]:
         """Load each reference type this step needs, cut to the exposure's subarray.
 
-        Returns the loaded references and their names for the ``R_*`` keywords.
+        Returns the loaded references and their names for the ``R_*`` keywords. A type
+        the CRDS rules mark as not applicable (``'N/A'``) arrives as ``None``.
         """
         if not self.reference_types:
             return {}, {}
-        from webbcal.references import get_references
+        from webbcal.references import get_references, reference_name
 
         sources = get_references(
             model.exposure, self.reference_types, context=self.context, overrides=self.references
@@ -195,6 +190,10 @@ class Step:
         loaded, names = {}, {}
         for reftype in self.reference_types:
             source = sources[reftype]
+            names[reftype] = reference_name(source)
+            if isinstance(source, str) and source.upper() == "N/A":
+                loaded[reftype] = None
+                continue
             if isinstance(source, (str, Path)):
                 ref = _load_reference(str(source), Path(source).stat().st_mtime)
             else:
@@ -202,7 +201,6 @@ class Step:
             if hasattr(ref, "for_exposure"):
                 ref = ref.for_exposure(model.exposure)
             loaded[reftype] = ref
-            names[reftype] = _reference_name(source)
         return loaded, names
 
     def record(self, model: Any, status: str, ref_names: Mapping[str, str] | None = None) -> None:

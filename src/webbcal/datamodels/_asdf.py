@@ -1,0 +1,64 @@
+"""The ASDF extension of JWST FITS products (where the gwcs lives).
+
+Layout as written by stdatamodels: a binary-table extension named ``ASDF`` with one row
+and one column ``ASDF_METADATA`` holding the bytes of a complete ASDF file, whose tree
+has the gwcs at ``meta.wcs``. asdf and gwcs are imported only when needed.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+
+from webbcal.datamodels._errors import FormatError
+
+__all__ = ["make_asdf_hdu", "read_asdf_wcs"]
+
+
+def make_asdf_hdu(tree: dict):
+    """A FITS ``ASDF`` extension holding ``tree`` (e.g. ``{"meta": {"wcs": wcs}}``)."""
+    import asdf
+    from astropy.io import fits
+
+    buffer = io.BytesIO()
+    asdf.AsdfFile(tree).write_to(buffer)
+    data = np.frombuffer(buffer.getvalue(), dtype=np.uint8)[None, :]
+    column = fits.Column(name="ASDF_METADATA", format=f"{data.shape[1]}B", array=data)
+    return fits.BinTableHDU.from_columns([column], name="ASDF")
+
+
+def read_asdf_wcs(hdu, path=None):
+    """The gwcs at ``meta.wcs`` of an ``ASDF`` extension, or None if it has none.
+
+    Raises
+    ------
+    FormatError
+        The extension does not hold a readable ASDF file.
+    """
+    import asdf
+
+    try:
+        raw = np.asarray(hdu.data["ASDF_METADATA"]).tobytes()
+    except Exception as exc:
+        raise FormatError(path, "extension ASDF", "a table with column ASDF_METADATA",
+                          f"{type(exc).__name__}: {exc}") from None
+    try:
+        # MAST trees point their arrays at the FITS extensions ("fits:SCI,1"), which a
+        # bare ASDF reader cannot resolve; we only need meta.wcs, so silence that
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", asdf.exceptions.AsdfWarning)
+            with asdf.open(io.BytesIO(raw), lazy_load=False, memmap=False,
+                           ignore_unrecognized_tag=True,
+                           ignore_missing_extensions=True) as af:
+                meta = af.tree.get("meta", {}) or {}
+                wcs = meta.get("wcs") if hasattr(meta, "get") else None
+    except FormatError:
+        raise
+    except Exception as exc:
+        raise FormatError(path, "extension ASDF", "an embedded ASDF file with meta.wcs",
+                          f"{type(exc).__name__}: {exc}") from None
+    if wcs is not None and not hasattr(wcs, "forward_transform"):
+        return None
+    return wcs

@@ -1,0 +1,317 @@
+"""Low-level FITS access: open with clear errors, fast native-order image reads.
+
+astropy parses the headers; image data of plain (uncompressed) files is read straight
+into a native-byte-order numpy array with one ``readinto`` and an in-place byte swap
+(and an in-place sign-bit flip for the unsigned pseudo-integers that FITS stores with
+BZERO = 2**15 / 2**31). That is one pass over the bytes and no intermediate copy, and
+the result is native-order, which numba kernels require.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from webbcal.datamodels._errors import FormatError
+
+__all__ = ["FitsFile", "clean_header", "STRUCTURAL_KEYS"]
+
+_BITPIX = {8: np.uint8, 16: np.int16, 32: np.int32, 64: np.int64,
+           -32: np.float32, -64: np.float64}
+_UNSIGNED = {16: (np.uint16, 2**15), 32: (np.uint32, 2**31), 64: (np.uint64, 2**63)}
+
+#: Keywords astropy derives from the data; never copied between headers.
+STRUCTURAL_KEYS = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT",
+                   "BZERO", "BSCALE", "BLANK", "EXTNAME", "EXTVER", "CHECKSUM", "DATASUM",
+                   "TFIELDS", "THEAP")
+
+
+def clean_header(header: fits.Header | None) -> fits.Header:
+    """A copy of ``header`` without structural keywords (NAXISn, BITPIX, TTYPEn, …)."""
+    out = fits.Header()
+    if header is None:
+        return out
+    for card in header.cards:
+        key = card.keyword
+        if key in STRUCTURAL_KEYS or (key.startswith("NAXIS") and key[5:].isdigit()):
+            continue
+        if key[:5] in ("TTYPE", "TFORM", "TUNIT", "TNULL", "TDISP", "TSCAL", "TZERO", "TDIM")\
+                and key[5:].isdigit():
+            continue
+        out.append(card, end=True)
+    return out
+
+
+class FitsFile:
+    """An open FITS file: headers parsed, data read on request.
+
+    Use as a context manager (``with FitsFile(path) as ff``). Raises `FormatError`
+    when the file is not FITS or is shorter than its headers say.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        try:
+            with open(self.path, "rb") as f:
+                magic = f.read(6)
+        except FileNotFoundError:
+            raise FormatError(self.path, "file", "an existing FITS file", "no such file") from None
+        except IsADirectoryError:
+            raise FormatError(self.path, "file", "a FITS file", "a directory") from None
+        self.plain = magic == b"SIMPLE"
+        self._mmap = None
+        if not self.plain and magic[:2] != b"\x1f\x8b":
+            raise FormatError(self.path, "file", "a FITS file (starting with SIMPLE)",
+                              f"{magic!r}...")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # truncation is reported below
+                self.hdul = fits.open(self.path, memmap=False, lazy_load_hdus=False)
+        except Exception as exc:  # astropy raises OSError, ValueError, VerifyError, ...
+            raise FormatError(self.path, "file", "a readable FITS file",
+                              f"{type(exc).__name__}: {exc}") from None
+        if self.plain:
+            self._check_size()
+
+    def _check_size(self) -> None:
+        size = self.path.stat().st_size
+        for i, hdu in enumerate(self.hdul):
+            info = hdu.fileinfo()
+            end = info["datLoc"] + _data_bytes(hdu.header)
+            if end > size:
+                raise FormatError(self.path, f"HDU {i} ({hdu.name})",
+                                  f"{end} bytes of file (header promises data up to there)",
+                                  f"{size} bytes (file truncated)")
+
+    # ------------------------------------------------------------------ access
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        self.hdul.close()
+        if self._mmap is not None:
+            self._mmap.close()
+            self._mmap = None
+
+    @property
+    def names(self) -> list[str]:
+        return [hdu.name.upper() for hdu in self.hdul]
+
+    def __contains__(self, name: str) -> bool:
+        return name.upper() in self.names
+
+    def hdu(self, name: str):
+        try:
+            return self.hdul[name]
+        except KeyError:
+            raise FormatError(self.path, f"extension {name}", f"a {name} extension",
+                              f"extensions {self.names}") from None
+
+    def header(self, name: str = "PRIMARY") -> fits.Header:
+        return self.hdu(name).header
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        """Array shape (numpy order) from the header alone."""
+        h = self.header(name)
+        return tuple(int(h[f"NAXIS{k}"]) for k in range(int(h.get("NAXIS", 0)), 0, -1))
+
+    def image(self, name: str, *, dtype=None, ndim: int | None = None) -> np.ndarray:
+        """Read one image extension as a native-order array, checking ndim and dtype.
+
+        Parameters
+        ----------
+        name : str
+            Extension name (EXTNAME).
+        dtype : numpy dtype, optional
+            Expected dtype after FITS scaling (e.g. ``np.uint16`` for raw SCI); a
+            mismatch raises `FormatError`. Integer data may be safely promoted to the
+            requested dtype (e.g. int16 stored DQ read as uint32) when lossless.
+        ndim : int, optional
+            Expected number of dimensions.
+        """
+        hdu = self.hdu(name)
+        if not isinstance(hdu, (fits.ImageHDU, fits.PrimaryHDU, fits.CompImageHDU)):
+            raise FormatError(self.path, f"extension {name}", "an image extension",
+                              type(hdu).__name__)
+        shape = self.shape(name)
+        if ndim is not None and len(shape) != ndim:
+            raise FormatError(self.path, f"extension {name}", f"a {ndim}-D array",
+                              f"a {len(shape)}-D array of shape {shape}")
+        stored = _stored_dtype(hdu.header)
+        if self.plain and stored is not None and not isinstance(hdu, fits.CompImageHDU):
+            data = self._read_fast(hdu, shape, stored)
+        else:
+            try:
+                data = np.asarray(hdu.data)
+            except Exception as exc:
+                raise FormatError(self.path, f"extension {name}", "readable image data",
+                                  f"{type(exc).__name__}: {exc}") from None
+            if not data.dtype.isnative:
+                data = data.astype(data.dtype.newbyteorder("="))
+        if dtype is not None and data.dtype != np.dtype(dtype):
+            data = _convert(data, np.dtype(dtype), self.path, name)
+        return data
+
+    def _read_fast(self, hdu, shape, stored) -> np.ndarray:
+        dtype, flip = stored
+        out = np.empty(shape, dtype=dtype)
+        if not out.nbytes:
+            return out
+        offset = hdu.fileinfo()["datLoc"]
+        if self._mmap is None:
+            with open(self.path, "rb") as f:
+                self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        if offset + out.nbytes > len(self._mmap):
+            raise FormatError(self.path, f"extension {hdu.name}", f"{out.nbytes} bytes",
+                              f"{len(self._mmap) - offset} bytes (file truncated)")
+        # one pass: big-endian file bytes -> native array (numpy swaps while it copies)
+        src = np.frombuffer(self._mmap, dtype=out.dtype.newbyteorder(">"),
+                            count=out.size, offset=offset).reshape(shape)
+        try:
+            if flip:
+                np.bitwise_xor(src, out.dtype.type(flip), out=out, casting="unsafe")
+            else:
+                np.copyto(out, src, casting="unsafe")
+        finally:
+            del src
+        return out
+
+    def table(self, name: str) -> np.ndarray:
+        """A binary table as a plain structured numpy array (native order)."""
+        hdu = self.hdu(name)
+        if not isinstance(hdu, fits.BinTableHDU):
+            raise FormatError(self.path, f"extension {name}", "a binary table",
+                              type(hdu).__name__)
+        try:
+            rec = hdu.data
+            arr = np.array(rec) if rec is not None else np.zeros(0)
+        except Exception as exc:
+            raise FormatError(self.path, f"extension {name}", "a readable table",
+                              f"{type(exc).__name__}: {exc}") from None
+        return arr.astype(arr.dtype.newbyteorder("="))
+
+
+def _stored_dtype(header):
+    """(native dtype, sign-bit flip) for data we can read raw, or None to use astropy."""
+    bitpix = int(header.get("BITPIX", 0))
+    bscale = header.get("BSCALE", 1)
+    bzero = header.get("BZERO", 0)
+    if bitpix not in _BITPIX or bscale != 1:
+        return None
+    if bzero == 0:
+        return np.dtype(_BITPIX[bitpix]).newbyteorder("="), 0
+    if bitpix in _UNSIGNED and bzero == _UNSIGNED[bitpix][1]:
+        udt, flip = _UNSIGNED[bitpix]
+        return np.dtype(udt), flip
+    return None
+
+
+def _data_bytes(header) -> int:
+    """Bytes of data (without padding) an HDU header announces."""
+    naxis = int(header.get("NAXIS", 0))
+    if naxis == 0:
+        return 0
+    n = 1
+    for k in range(1, naxis + 1):
+        n *= int(header.get(f"NAXIS{k}", 0))
+    n = n * abs(int(header.get("BITPIX", 8))) // 8
+    return n + int(header.get("PCOUNT", 0))
+
+
+def _convert(data: np.ndarray, dtype: np.dtype, path, name) -> np.ndarray:
+    """Lossless integer promotion or float widening/narrowing where the format allows."""
+    src = data.dtype
+    ok = (np.can_cast(src, dtype, "safe")
+          or (src.kind in "iu" and dtype.kind in "iu" and data.size
+              and data.min() >= np.iinfo(dtype).min and data.max() <= np.iinfo(dtype).max)
+          or (src.kind in "iu" and dtype.kind in "iu" and not data.size)
+          or (src.kind == "f" and dtype.kind == "f"))
+    if not ok:
+        raise FormatError(path, f"extension {name}", f"{dtype} data", f"{src} data")
+    return data.astype(dtype)
+
+
+@contextmanager
+def open_fits(path):
+    """``with open_fits(path) as ff`` — shorthand for `FitsFile`."""
+    ff = FitsFile(path)
+    try:
+        yield ff
+    finally:
+        ff.close()
+
+
+# ---------------------------------------------------------------------- writing
+_BLOCK = 2880
+_TO_BITPIX = {np.dtype(np.uint8): (8, 0), np.dtype(np.int16): (16, 0),
+              np.dtype(np.uint16): (16, 2**15), np.dtype(np.int32): (32, 0),
+              np.dtype(np.uint32): (32, 2**31), np.dtype(np.int64): (64, 0),
+              np.dtype(np.float32): (-32, 0), np.dtype(np.float64): (-64, 0)}
+_CHUNK = 1 << 22  # elements converted per pass when writing
+
+
+def _padded(raw: bytes, fill: bytes) -> bytes:
+    return raw + fill * (-len(raw) % _BLOCK)
+
+
+def primary_bytes(header: fits.Header) -> bytes:
+    """Header block of a data-less primary HDU carrying ``header``'s cards."""
+    h = fits.Header([("SIMPLE", True, "conforms to FITS standard"),
+                     ("BITPIX", 8, "array data type"),
+                     ("NAXIS", 0, "number of array dimensions"), ("EXTEND", True)])
+    h.extend(clean_header(header).cards, end=True)
+    return h.tostring().encode("ascii")
+
+
+def write_image_hdu(f, name: str, data: np.ndarray, header: fits.Header | None) -> None:
+    """Write one IMAGE extension (header + big-endian data + padding) to file ``f``.
+
+    Unsigned integers are stored the FITS way (signed + BZERO), converting in chunks
+    so no full-size temporary copy is made.
+    """
+    data = np.asarray(data)
+    dtype = data.dtype.newbyteorder("=")
+    if dtype not in _TO_BITPIX:
+        raise TypeError(f"cannot write {data.dtype} arrays to FITS")
+    bitpix, bzero = _TO_BITPIX[dtype]
+    cards = [("XTENSION", "IMAGE", "Image extension"), ("BITPIX", bitpix, "array data type"),
+             ("NAXIS", data.ndim, "number of array dimensions")]
+    cards += [(f"NAXIS{k}", n) for k, n in enumerate(reversed(data.shape), start=1)]
+    cards += [("PCOUNT", 0, "number of parameters"), ("GCOUNT", 1, "number of groups")]
+    if bzero:
+        cards += [("BSCALE", 1), ("BZERO", bzero)]
+    cards += [("EXTNAME", name, "extension name")]
+    h = fits.Header(cards)
+    h.extend(clean_header(header).cards, end=True)
+    f.write(h.tostring().encode("ascii"))
+    flat = np.ascontiguousarray(data).reshape(-1)
+    stored = np.dtype(dtype).newbyteorder(">")
+    buf = np.empty(min(flat.size, _CHUNK), dtype=stored)
+    for start in range(0, flat.size, _CHUNK):
+        chunk = flat[start:start + _CHUNK]
+        out = buf[:chunk.size]
+        if bzero:
+            np.bitwise_xor(chunk, dtype.type(bzero), out=out, casting="unsafe")
+        else:
+            np.copyto(out, chunk, casting="unsafe")
+        f.write(memoryview(out).cast("B"))
+    f.write(b"\0" * (-(flat.size * dtype.itemsize) % _BLOCK))
+
+
+def write_astropy_hdu(f, hdu) -> None:
+    """Write a non-image HDU (tables, ASDF) with astropy, as an extension."""
+    import io
+
+    buffer = io.BytesIO()
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buffer, output_verify="silentfix")
+    empty_primary = len(fits.PrimaryHDU().header.tostring())
+    f.write(buffer.getvalue()[empty_primary:])
