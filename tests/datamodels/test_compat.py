@@ -189,3 +189,50 @@ def test_mast_miri_i2d(realdata, tmp_path, name):
         tan = WCS(m.sci_header)
     assert m.wcs(60, 60) == pytest.approx([float(v) for v in tan.pixel_to_world_values(60, 60)],
                                           abs=1e-6)
+
+
+def test_mast_fgs_uncal(realdata):
+    """A real flight level-1b file (FGS ACQ1) reads with exact uint16 values."""
+    from astropy.io import fits
+
+    path = realdata / "flight_pixels" / "jw01019001001_gs-acq1_2022117003102_uncal.fits"
+    m = read(path)
+    assert type(m) is RampModel and m.is_raw and m.data.shape == (6, 2, 128, 128)
+    assert (int(m.data.min()), int(m.data.max())) == (5886, 64364)
+    with fits.open(path) as hdul:
+        np.testing.assert_array_equal(m.data, hdul["SCI"].data)
+    e = m.exposure
+    assert (e.detector, e.subarray, e.substrt1, e.substrt2) == ("GUIDER2", "128X128", 887, 1022)
+    assert (e.tframe, e.groupgap, e.fastaxis, e.slowaxis) == (0.182, 1, 2, -1)
+
+
+def test_mast_header_only_file_is_rejected_clearly(realdata):
+    """The flight header files have SCI cut to (1,1,1,1): a FormatError names NINTS."""
+    from webbcal.datamodels import FormatError
+
+    path = realdata / "flight_headers" / "jw01075001001_03105_00009_nrca2_uncal.fits"
+    with pytest.raises(FormatError) as err:
+        read_uncal(path)
+    assert err.value.where == "extension SCI" and "shape (1, 1, 1, 1)" in err.value.found
+
+
+def test_flight_headers_survive_our_writer(realdata, tmp_path):
+    """All 198 + 79 real MAST cards (long CONTINUE strings included) go through our
+    writer, come back from our reader, and validate in stdatamodels."""
+    from astropy.io import fits
+
+    path = realdata / "flight_headers" / "jw01075001001_03105_00009_nrca2_uncal.fits"
+    with fits.open(path) as hdul:
+        primary, sci = hdul[0].header.copy(), hdul["SCI"].header.copy()
+    primary.update(SUBARRAY="SUB64P", SUBSIZE1=8, SUBSIZE2=4)
+    m = RampModel(data=np.full((1, 10, 4, 8), 7, np.uint16), header=primary, sci_header=sci)
+    m.write(tmp_path / "f_uncal.fits")
+    back = read_uncal(tmp_path / "f_uncal.fits")
+    assert back.sci_header["S_REGION"] == sci["S_REGION"]
+    assert back.header["TARGNAME"] == "HD 147980" and back.exposure.pointing is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with dm.open(tmp_path / "f_uncal.fits") as official:
+            assert type(official).__name__ == "Level1bModel"
+            assert official.meta.target.catalog_name == "HD 147980"
+            assert official.meta.wcsinfo.roll_ref == pytest.approx(198.1509949487168)

@@ -177,6 +177,17 @@ def test_truncated_file(tmp_path, exposure, rng):
         read_uncal(tmp_path / "t_uncal.fits")
 
 
+def test_truncated_anywhere_gives_format_error(tmp_path, exposure, rng):
+    _image(exposure, rng).write(tmp_path / "x_rate.fits")
+    raw = (tmp_path / "x_rate.fits").read_bytes()
+    # every cut before the last block (data + padding): a FormatError, never a traceback
+    for cut in range(1, len(raw) - 2880, 1001):
+        (tmp_path / "t_rate.fits").write_bytes(raw[:cut])
+        with pytest.raises(FormatError) as err:
+            read(tmp_path / "t_rate.fits")
+        assert "t_rate.fits" in str(err.value)
+
+
 @pytest.mark.parametrize("content", [b"", b"hello world", b"SIMPLE  = garbage" * 10])
 def test_not_fits(tmp_path, content):
     (tmp_path / "junk.fits").write_bytes(content)
@@ -240,3 +251,33 @@ def test_group_table_times(exposure):
     it = make_int_times_table(exposure)
     assert np.all(it["int_start_MJD_UTC"] < it["int_end_MJD_UTC"])
     np.testing.assert_allclose(it["int_end_MJD_UTC"], g["bary_end_time"][[2, 5]])
+
+
+def test_gzip_write_read_and_truncation(tmp_path, exposure, rng):
+    m = _image(exposure, rng)
+    m.write(tmp_path / "g_rate.fits.gz")
+    assert (tmp_path / "g_rate.fits.gz").read_bytes()[:2] == b"\x1f\x8b"
+    np.testing.assert_array_equal(read(tmp_path / "g_rate.fits.gz").data, m.data)
+    raw = (tmp_path / "g_rate.fits.gz").read_bytes()
+    (tmp_path / "t_rate.fits.gz").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(FormatError, match="truncated or corrupt"):
+        read(tmp_path / "t_rate.fits.gz")
+
+
+def test_written_file_passes_astropy_verify(tmp_path, exposure, rng):
+    _uncal(exposure, rng).write(tmp_path / "v_uncal.fits")
+    assert (tmp_path / "v_uncal.fits").stat().st_size % 2880 == 0
+    with fits.open(tmp_path / "v_uncal.fits") as hdul:
+        hdul.verify("exception")
+        assert hdul["GROUP"].data["group_number"].tolist() == [1, 2, 3, 1, 2, 3]
+
+
+def test_signed_dq_is_reinterpreted_as_bits(tmp_path, exposure, rng):
+    m = _image(exposure, rng)
+    hdul = m.to_hdulist()
+    signed = np.zeros(exposure.shape, np.int32)
+    signed[0, 0] = -2**31 + 1  # bits 31 and 0
+    hdul["DQ"] = fits.ImageHDU(signed, name="DQ")
+    hdul.writeto(tmp_path / "s_rate.fits")
+    dq = read_image(tmp_path / "s_rate.fits").dq
+    assert dq.dtype == np.uint32 and dq[0, 0] == DQ.REFERENCE_PIXEL | DQ.DO_NOT_USE

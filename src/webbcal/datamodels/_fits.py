@@ -1,18 +1,20 @@
 """Low-level FITS access: open with clear errors, fast native-order image reads.
 
-astropy parses the headers; image data of plain (uncompressed) files is read straight
-into a native-byte-order numpy array with one ``readinto`` and an in-place byte swap
-(and an in-place sign-bit flip for the unsigned pseudo-integers that FITS stores with
-BZERO = 2**15 / 2**31). That is one pass over the bytes and no intermediate copy, and
-the result is native-order, which numba kernels require.
+astropy parses the headers; image data is converted straight from the file's bytes
+(a read-only mmap, or the unpacked bytes of a ``.gz``) into a native-byte-order numpy
+array by one numpy pass (byte swap, plus the sign-bit flip of the unsigned
+pseudo-integers FITS stores with BZERO = 2**15 / 2**31). No intermediate copy is made,
+and the result is native-order, which numba kernels require.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import mmap
 import os
 import warnings
-from contextlib import contextmanager
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -64,24 +66,34 @@ class FitsFile:
             raise FormatError(self.path, "file", "an existing FITS file", "no such file") from None
         except IsADirectoryError:
             raise FormatError(self.path, "file", "a FITS file", "a directory") from None
-        self.plain = magic == b"SIMPLE"
-        self._mmap = None
-        if not self.plain and magic[:2] != b"\x1f\x8b":
+        self._buffer = None  # mmap of a plain file, or the bytes of a gunzipped one
+        source = self.path
+        if magic[:2] == b"\x1f\x8b":  # gzip: unpack once, fully, so truncation shows
+            try:
+                self._buffer = gzip.decompress(self.path.read_bytes())
+            except (EOFError, OSError, zlib.error) as exc:
+                raise FormatError(self.path, "file", "a complete gzip-compressed FITS file",
+                                  f"{type(exc).__name__}: {exc} (truncated or corrupt)") from None
+            source = io.BytesIO(self._buffer)
+            magic = self._buffer[:6]
+        if magic != b"SIMPLE":
             raise FormatError(self.path, "file", "a FITS file (starting with SIMPLE)",
                               f"{magic!r}...")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # truncation is reported below
-                self.hdul = fits.open(self.path, memmap=False, lazy_load_hdus=False)
+                self.hdul = fits.open(source, memmap=False, lazy_load_hdus=False)
         except Exception as exc:  # astropy raises OSError, ValueError, VerifyError, ...
             raise FormatError(self.path, "file", "a readable FITS file",
                               f"{type(exc).__name__}: {exc}") from None
-        if self.plain:
-            self._check_size()
+        self._check_size()
 
     def _check_size(self) -> None:
-        size = self.path.stat().st_size
+        size = len(self._buffer) if self._buffer is not None else self.path.stat().st_size
+        self._size = size
         for i, hdu in enumerate(self.hdul):
+            if isinstance(hdu, fits.CompImageHDU):  # header describes the unpacked image
+                continue
             info = hdu.fileinfo()
             end = info["datLoc"] + _data_bytes(hdu.header)
             if end > size:
@@ -98,9 +110,9 @@ class FitsFile:
 
     def close(self) -> None:
         self.hdul.close()
-        if self._mmap is not None:
-            self._mmap.close()
-            self._mmap = None
+        if isinstance(self._buffer, mmap.mmap):
+            self._buffer.close()
+        self._buffer = None
 
     @property
     def names(self) -> list[str]:
@@ -113,8 +125,10 @@ class FitsFile:
         try:
             return self.hdul[name]
         except KeyError:
+            note = "" if self._size % 2880 == 0 else \
+                f" (file size {self._size} is not a multiple of 2880: truncated?)"
             raise FormatError(self.path, f"extension {name}", f"a {name} extension",
-                              f"extensions {self.names}") from None
+                              f"extensions {self.names}{note}") from None
 
     def header(self, name: str = "PRIMARY") -> fits.Header:
         return self.hdu(name).header
@@ -147,7 +161,7 @@ class FitsFile:
             raise FormatError(self.path, f"extension {name}", f"a {ndim}-D array",
                               f"a {len(shape)}-D array of shape {shape}")
         stored = _stored_dtype(hdu.header)
-        if self.plain and stored is not None and not isinstance(hdu, fits.CompImageHDU):
+        if stored is not None and not isinstance(hdu, fits.CompImageHDU):
             data = self._read_fast(hdu, shape, stored)
         else:
             try:
@@ -167,14 +181,14 @@ class FitsFile:
         if not out.nbytes:
             return out
         offset = hdu.fileinfo()["datLoc"]
-        if self._mmap is None:
+        if self._buffer is None:
             with open(self.path, "rb") as f:
-                self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        if offset + out.nbytes > len(self._mmap):
+                self._buffer = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        if offset + out.nbytes > len(self._buffer):
             raise FormatError(self.path, f"extension {hdu.name}", f"{out.nbytes} bytes",
-                              f"{len(self._mmap) - offset} bytes (file truncated)")
+                              f"{len(self._buffer) - offset} bytes (file truncated)")
         # one pass: big-endian file bytes -> native array (numpy swaps while it copies)
-        src = np.frombuffer(self._mmap, dtype=out.dtype.newbyteorder(">"),
+        src = np.frombuffer(self._buffer, dtype=out.dtype.newbyteorder(">"),
                             count=out.size, offset=offset).reshape(shape)
         try:
             if flip:
@@ -230,6 +244,8 @@ def _data_bytes(header) -> int:
 def _convert(data: np.ndarray, dtype: np.dtype, path, name) -> np.ndarray:
     """Lossless integer promotion or float widening/narrowing where the format allows."""
     src = data.dtype
+    if src == np.int32 and dtype == np.uint32:  # a bit mask (DQ) written signed
+        return data.view(np.uint32)
     ok = (np.can_cast(src, dtype, "safe")
           or (src.kind in "iu" and dtype.kind in "iu" and data.size
               and data.min() >= np.iinfo(dtype).min and data.max() <= np.iinfo(dtype).max)
@@ -238,16 +254,6 @@ def _convert(data: np.ndarray, dtype: np.dtype, path, name) -> np.ndarray:
     if not ok:
         raise FormatError(path, f"extension {name}", f"{dtype} data", f"{src} data")
     return data.astype(dtype)
-
-
-@contextmanager
-def open_fits(path):
-    """``with open_fits(path) as ff`` — shorthand for `FitsFile`."""
-    ff = FitsFile(path)
-    try:
-        yield ff
-    finally:
-        ff.close()
 
 
 # ---------------------------------------------------------------------- writing

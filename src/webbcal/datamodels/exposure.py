@@ -111,6 +111,8 @@ def _get(headers, key, kind, path, *, default=dataclasses.MISSING, where="PRIMAR
     for header in headers:
         if header is not None and key in header:
             value = header[key]
+            if value is None or type(value).__name__ == "Undefined":
+                continue  # a keyword with no value counts as missing
             break
     else:
         if default is dataclasses.MISSING:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy as _copy
 import dataclasses
+import gzip
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +107,8 @@ class _ModelBase:
             from webbcal.datamodels._asdf import make_asdf_hdu
 
             asdf_hdu = make_asdf_hdu({"meta": {"wcs": wcs}})
-        with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        opener = gzip.open if str(path).lower().endswith(".gz") else open
+        with atomic_write(path) as tmp, opener(tmp, "wb") as f:
             f.write(primary_bytes(self._primary_header()))
             for extname, attr, dtype, value in self._arrays():
                 if value.dtype.names:

@@ -225,13 +225,12 @@ def read(path: str | os.PathLike):
 
 
 def _kind(ff, primary) -> str:
-    """Structure first (DATAMODL, extensions, ndim), file-name suffix to break ties."""
+    """Structure first (SCI ndim, GROUPDQ, WHT), the file-name suffix to break ties."""
     names, ndim = ff.names, len(ff.shape("SCI"))
-    model = str(primary.get("DATAMODL", ""))
     if ndim == 4:
         return "ramp" if "GROUPDQ" in names else "uncal"
-    if "WHT" in names and ndim == 2:
-        return "i2d"
-    if ndim == 3 or model == "CubeModel":
+    if ndim == 3:
         return "rateints"
+    if "WHT" in names or product_type(ff.path) == "i2d":
+        return "i2d"
     return "rate"  # rate and cal share one reader
