@@ -1,0 +1,239 @@
+"""Benchmark: detector1 on a full-frame NIRCam exposure, and scaling with groups.
+
+Usage::
+
+    .venv/bin/python benchmarks/detector1.py [--cache DIR] [--repeat 3]
+        [--rapid-groups 10,25,50,100 | --no-rapid]
+
+1. The simulator's ``ceers-mini`` NRCA1 exposure (2048x2048, 9 groups, MEDIUM8,
+   snowball flagging on as in the step defaults), simulated into ``--cache`` when
+   missing. Timed in fresh processes so that peak RSS is the pipeline's own:
+   - *compile*: first run with an empty numba cache (JIT compilation included);
+   - *first*: first run with a warm numba cache (cache loading included);
+   - *warm*: best of ``--repeat`` further runs, each reading the uncal and writing
+     the rate/rateints files (warm file cache); per-step times of the best run.
+   Peak RSS (``ru_maxrss``) of the process and the tracemalloc peak of one extra run.
+2. RAPID exposures (NFRAMES=1, GROUPGAP=0) of 2048x2048 with 10…100 groups, made from
+   the same world's bias/saturation and a smooth sky plus stars (no dark reference
+   exists for RAPID full frames in the simulated cache, so ``dark_current`` is skipped
+   there: a 100-frame full-frame dark is 1.6 GB). One warm run each: wall time and
+   peak RSS against the number of groups.
+
+Targets (issue 4): ceers-mini warm ≤ 1 s, peak RSS ≤ 1 GB on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CACHE = Path(os.environ.get("WEBBCAL_BENCH_CACHE",
+                                    Path(tempfile.gettempdir()) / "webbcal-bench"))
+
+
+# --------------------------------------------------------------------- worker side
+def _worker(opts: argparse.Namespace) -> None:
+    """Run the pipeline ``repeat`` times in this process and print a RESULT json line."""
+    import resource
+    import tracemalloc
+
+    os.environ["CRDS_PATH"] = opts.crds_path
+    if opts.context:
+        os.environ["CRDS_CONTEXT"] = opts.context
+    t0 = time.perf_counter()
+    from webbcal.pipelines.detector1 import Detector1Pipeline
+    import_s = time.perf_counter() - t0
+    steps = json.loads(opts.steps) if opts.steps else {}
+    runs = []
+    with tempfile.TemporaryDirectory(dir=opts.out_parent) as out:
+        for _ in range(opts.repeat):
+            pipe = Detector1Pipeline(steps=steps, output_dir=out)
+            t = time.perf_counter()
+            pipe.run(opts.uncal)
+            runs.append({"total": time.perf_counter() - t, **pipe.timings})
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        traced = None
+        if opts.tracemalloc:
+            tracemalloc.start()
+            Detector1Pipeline(steps=steps, output_dir=out).run(opts.uncal)
+            traced = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+        jump = Detector1Pipeline(steps=steps).steps["jump"].params
+    print("RESULT " + json.dumps({"import_s": import_s, "runs": runs, "rss_mb": rss_mb,
+                                  "tracemalloc_mb": traced, "jump": repr(jump)}))
+
+
+def _spawn(uncal: Path, world, *, repeat: int, fresh_numba: bool = False,
+           tracemalloc: bool = False, steps: dict | None = None) -> dict:
+    env = dict(os.environ)
+    tmp = None
+    if fresh_numba:
+        tmp = tempfile.TemporaryDirectory()
+        env["NUMBA_CACHE_DIR"] = tmp.name
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--uncal", str(uncal),
+           "--crds-path", str(world["crds_path"]), "--context", world["context"] or "",
+           "--repeat", str(repeat), "--out-parent", str(uncal.parent),
+           "--steps", json.dumps(steps or {})]
+    if tracemalloc:
+        cmd.append("--tracemalloc")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if tmp is not None:
+        tmp.cleanup()
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"worker failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+
+
+# --------------------------------------------------------------------- inputs
+def ensure_world(cache: Path, preset: str = "ceers-mini") -> dict:
+    """Simulate ``preset`` into ``cache/preset`` once; return paths as plain data."""
+    root = cache / preset
+    marker = root / "world.json"
+    if marker.exists():
+        return json.loads(marker.read_text())
+    from webbcal.simulate import simulate_world
+
+    print(f"simulating {preset} into {root} (once) ...", flush=True)
+    t = time.perf_counter()
+    world = simulate_world(preset, root, seed=0)
+    info = {"uncal_files": [str(p) for p in world.uncal_files],
+            "crds_path": str(world.crds_path), "context": getattr(world, "context", None),
+            "truth_dir": str(world.truth_dir)}
+    marker.write_text(json.dumps(info, indent=1))
+    print(f"  done in {time.perf_counter() - t:.1f} s")
+    return info
+
+
+def pick_exposure(world: dict, detector: str = "nrca1") -> Path:
+    """The first uncal file of ``detector`` (case-insensitive match in the name)."""
+    for name in world["uncal_files"]:
+        if detector in Path(name).name.lower():
+            return Path(name)
+    raise SystemExit(f"no {detector} exposure among {world['uncal_files']}")
+
+
+def make_rapid(template: Path, ngroups: int, out: Path) -> Path:
+    """A full-frame RAPID exposure with ``ngroups`` groups, built from ``template``.
+
+    Signal: the template's first group as the bias level plus sky (0.5 DN/s) and a grid
+    of stars (20–2000 DN/s, some saturating), Gaussian photon and read noise
+    (10 DN per read). Written once; reused when present.
+    """
+    import numpy as np
+
+    from webbcal.datamodels import make_group_table, make_int_times_table, read_uncal
+
+    path = out / f"jw09999001001_01101_{ngroups:05d}_nrca1_uncal.fits"
+    if path.exists():
+        return path
+    model = read_uncal(template)
+    header = model.header.copy()
+    header["READPATT"], header["NFRAMES"], header["GROUPGAP"] = "RAPID", 1, 0
+    header["NGROUPS"], header["NINTS"] = ngroups, 1
+    header["TGROUP"] = header["TFRAME"]
+    ny, nx = model.data.shape[-2:]
+    rng = np.random.default_rng(ngroups)
+    bias = model.data[0, 0].astype(np.float32)
+    rate = np.full((ny, nx), 0.5, np.float32)
+    rate[100:-100:64, 100:-100:64] = rng.uniform(20, 2000, rate[100:-100:64, 100:-100:64].shape)
+    rate[:4], rate[-4:], rate[:, :4], rate[:, -4:] = 0, 0, 0, 0
+    tframe = float(header["TFRAME"])
+    data = np.empty((1, ngroups, ny, nx), np.uint16)
+    counts = np.zeros((ny, nx), np.float32)
+    for g in range(ngroups):
+        mean = rate * tframe
+        counts += mean + np.sqrt(mean) * rng.standard_normal((ny, nx), dtype=np.float32)
+        frame = bias + counts + 10.0 * rng.standard_normal((ny, nx), dtype=np.float32)
+        data[0, g] = np.clip(np.rint(frame), 0, 65535).astype(np.uint16)
+    model.data, model.header, model.zeroframe = data, header, None
+    exposure = model.exposure
+    model.group = make_group_table(exposure)
+    model.int_times = make_int_times_table(exposure)
+    out.mkdir(parents=True, exist_ok=True)
+    model.write(path)
+    return path
+
+
+# --------------------------------------------------------------------- report
+def _table(rows: list[list[str]], head: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    return "\n".join([fmt.format(*head), fmt.format(*["-" * w for w in widths]),
+                      *(fmt.format(*map(str, r)) for r in rows)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rapid-groups", default="10,25,50,100")
+    ap.add_argument("--no-rapid", action="store_true")
+    ap.add_argument("--no-compile", action="store_true", help="skip the empty-numba-cache run")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--uncal", help=argparse.SUPPRESS)
+    ap.add_argument("--crds-path", help=argparse.SUPPRESS)
+    ap.add_argument("--context", help=argparse.SUPPRESS)
+    ap.add_argument("--out-parent", help=argparse.SUPPRESS)
+    ap.add_argument("--steps", help=argparse.SUPPRESS)
+    ap.add_argument("--tracemalloc", action="store_true", help=argparse.SUPPRESS)
+    opts = ap.parse_args(argv)
+    if opts.worker:
+        _worker(opts)
+        return 0
+
+    world = ensure_world(opts.cache)
+    uncal = pick_exposure(world)
+    size_mb = uncal.stat().st_size / 2**20
+    print(f"exposure: {uncal.name} ({size_mb:.0f} MB), {os.cpu_count()} CPUs")
+    compile_s = None
+    if not opts.no_compile:
+        compile_s = _spawn(uncal, world, repeat=1, fresh_numba=True)["runs"][0]["total"]
+    res = _spawn(uncal, world, repeat=1 + opts.repeat, tracemalloc=True)
+    first, warm = res["runs"][0], res["runs"][1:]
+    best = min(warm, key=lambda r: r["total"])
+    print(f"jump parameters: {res['jump']}")
+    rows = [[k, f"{v:.3f}"] for k, v in best.items() if k not in ("total",)]
+    print(_table(rows, ["step (best warm run)", "s"]))
+    summary = [
+        ["import webbcal.pipelines.detector1", f"{res['import_s']:.2f} s", ""],
+        ["first run, empty numba cache (JIT)", "n/a" if compile_s is None
+         else f"{compile_s:.2f} s", ""],
+        ["first run, warm numba cache", f"{first['total']:.2f} s", ""],
+        [f"warm run (best of {len(warm)}), read+write incl.", f"{best['total']:.3f} s",
+         "target <= 1 s"],
+        ["warm runs, all", " ".join(f"{r['total']:.2f}" for r in warm), ""],
+        ["peak RSS (ru_maxrss)", f"{res['rss_mb']:.0f} MB", "target <= 1024 MB"],
+        ["tracemalloc peak, one run", f"{res['tracemalloc_mb']:.0f} MB", ""],
+    ]
+    print()
+    print(_table(summary, ["ceers-mini NRCA1 detector1", "value", ""]))
+
+    if not opts.no_rapid:
+        rapid_rows = []
+        for n in [int(x) for x in opts.rapid_groups.split(",") if x]:
+            path = make_rapid(uncal, n, opts.cache / "rapid")
+            r = _spawn(path, world, repeat=1, steps={"dark_current": {"skip": True}})
+            run = r["runs"][0]
+            slow = sorted(((k, v) for k, v in run.items()
+                           if k not in ("total", "read", "write")), key=lambda kv: -kv[1])[:3]
+            rapid_rows.append([n, f"{path.stat().st_size / 2**20:.0f}", f"{run['total']:.2f}",
+                               f"{run['total'] / n * 1000:.0f}", f"{run['read']:.2f}",
+                               f"{run['write']:.2f}", f"{r['rss_mb']:.0f}",
+                               " ".join(f"{k}={v:.2f}" for k, v in slow)])
+        print()
+        print(_table(rapid_rows, ["RAPID ngroups", "MB in", "total s", "ms/group", "read s",
+                                  "write s", "peak RSS MB", "slowest steps"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parent / "src"))
+    sys.exit(main())

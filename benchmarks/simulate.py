@@ -1,0 +1,54 @@
+"""Time and size of the simulator presets and of one full-frame simulate_ramp.
+
+    python benchmarks/simulate.py [PRESET ...] [--out DIR]
+
+Prints seconds per preset (first call includes numba JIT load / imports, reported
+separately by a warm-up on `tiny`) and the bytes written.
+"""
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def size_mb(path):
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 2**20
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("presets", nargs="*", default=["tiny", "ceers-mini"])
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    from webbcal.simulate import simulate_ramp, simulate_world
+
+    root = Path(a.out or tempfile.mkdtemp(prefix="webbcal_bench_"))
+    t = time.perf_counter()
+    simulate_world("tiny", root / "warmup")
+    print(f"warm-up (imports, JIT cache load, tiny): {time.perf_counter() - t:.2f} s")
+    rate = np.full((2048, 2048), 0.5, np.float32)
+    t = time.perf_counter()
+    r = simulate_ramp(rate, ngroups=9, nframes=8, groupgap=2, tframe=10.73677, readnoise_dn=6.6,
+                      superbias_dn=12000.0, linearity_coeffs=[0, 1, 1e-6, 3e-12],
+                      saturation_dn=52000.0, one_over_f_dn=2.0, bias_drift_dn=1.0, rng=0)
+    print(f"simulate_ramp full frame MEDIUM8 x 9 groups: {time.perf_counter() - t:.2f} s "
+          f"({r.data.nbytes / 2**20:.0f} MB out, {len(r.truth.cosmic_rays)} CRs)")
+    for name in a.presets:
+        out = root / name
+        t = time.perf_counter()
+        w = simulate_world(name, out)
+        dt = time.perf_counter() - t
+        print(f"{name}: {dt:.1f} s, {len(w.uncal_files)} exposures, {size_mb(out):.0f} MB "
+              f"(uncal {sum(p.stat().st_size for p in w.uncal_files) / 2**20:.0f} MB, "
+              f"crds {size_mb(w.crds_path):.0f} MB, truth {size_mb(w.truth_dir):.0f} MB)")
+    if not a.keep and a.out is None:
+        shutil.rmtree(root)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,420 @@
+"""numba kernel for the OLS ramp fit with Fixsen et al. (2000) optimal weighting.
+
+Private: called only by :func:`webbcal.algorithms.detector1.ramp_fit.fit_ramps`, which
+validates shapes and dtypes and allocates the outputs. The arithmetic follows the
+official ``stcal`` C ramp fitter (``slope_fitter.c``) pixel by pixel:
+
+* segments are runs of groups whose group DQ is exactly 0; a group flagged only
+  JUMP_DET starts the next segment (it is the first read after the jump);
+  one-group segments are dropped when a longer one exists;
+* each segment is fitted by weighted least squares with weights
+  ``|(k - mid) / mid| ** P`` where P comes from the segment's S/N (Fixsen table);
+* Poisson variance uses the pixel's median group-difference rate, read-noise
+  variance ``12 sigma_g^2 / ((n^3 - n) t_g^2)`` with the per-group read noise
+  ``sigma_g = readnoise_cds / sqrt(2 nframes)``;
+* segments and integrations are combined with inverse total-variance weights, the
+  variances by inverse-variance sums.
+
+All per-pixel accumulations are float64; inputs and outputs are float32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+#: Variances above this are reported as 0 (official ``LARGE_VARIANCE_THRESHOLD``).
+LARGE_VARIANCE_THRESHOLD = 1.0e6
+
+
+#: Fixsen et al. (2000) weighting exponents P for S/N below 5, 10, 20, 50, 100 and above.
+POWERS = (0.0, 0.4, 1.0, 3.0, 6.0, 10.0)
+
+
+@njit(cache=True, error_model="numpy")
+def snr_power_index(snr):
+    """Index into :data:`POWERS` of the weighting exponent for a segment S/N."""
+    if snr < 5.0:
+        return 0
+    if snr < 10.0:
+        return 1
+    if snr < 20.0:
+        return 2
+    if snr < 50.0:
+        return 3
+    if snr < 100.0:
+        return 4
+    return 5
+
+
+def weight_table(ngroups):
+    """Optimal weights ``|(k - mid) / mid| ** P``, float64 (ngroups + 1, 6, ngroups),
+    indexed [segment length, power index, group in segment] (lengths >= 3 only)."""
+    tab = np.zeros((ngroups + 1, len(POWERS), max(ngroups, 1)))
+    for n in range(3, ngroups + 1):
+        mid = (n - 1) / 2.0
+        k = np.arange(n)
+        for j, p in enumerate(POWERS):
+            tab[n, j, :n] = np.abs((k - mid) / mid) ** p
+    return tab
+
+
+@njit(cache=True, error_model="numpy")
+def _nan_median_sorted_prefix(buf, n):
+    """Median of the non-NaN values in ``buf[:n]`` (insertion sort in place); NaN if none."""
+    m = 0
+    for k in range(n):
+        v = buf[k]
+        if not math.isnan(v):
+            j = m
+            while j > 0 and buf[j - 1] > v:
+                buf[j] = buf[j - 1]
+                j -= 1
+            buf[j] = v
+            m += 1
+    if m == 0:
+        return math.nan
+    if m % 2 == 1:
+        return buf[m // 2]
+    return 0.5 * (buf[m // 2] + buf[m // 2 - 1])
+
+
+@njit(cache=True, error_model="numpy")
+def _integration_median_rate(d, q, ngroups, group_time, dnu, jump, buf):
+    """Median first-difference rate (DN/s) of one integration, official conventions."""
+    if ngroups == 1:
+        if q[0] & dnu:
+            return math.nan
+        return d[0] / group_time
+    for k in range(ngroups):
+        buf[k] = math.nan if (q[k] & dnu) else d[k] / group_time
+    loc0 = buf[0]
+    all_nan = True
+    for k in range(ngroups - 1):
+        if q[k + 1] & jump:
+            buf[k] = math.nan
+        else:
+            buf[k] = buf[k + 1] - buf[k]
+        if not math.isnan(buf[k]):
+            all_nan = False
+    if all_nan and not math.isnan(loc0):
+        buf[0] = loc0
+    return _nan_median_sorted_prefix(buf, ngroups - 1)
+
+
+@njit(cache=True, error_model="numpy")
+def _fit_pixel(d, q, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, frame_time,
+               group_time, one_group_time, suppress1g, dnu, sat, jump,
+               seg_s, seg_e, buf, out_i, iscr, wtab):
+    """Fit one pixel. ``d`` (nints*ngroups) float64 with SAT groups NaN, ``q`` int DQ.
+
+    ``out_i`` (nints, 6) receives per integration: slope, dq, var_p, var_r, err and a
+    'contributed' marker; the return value is (slope, dq, var_p, var_r, err) of the
+    exposure.
+    """
+    invalid = dnu | sat
+    rate_num = 0.0
+    rate_ivp = 0.0
+    rate_ivr = 0.0
+    rate_ive = 0.0
+    rate_dq = pixdq
+    mrate_acc = 0.0
+    is_0th = iscr[0]
+    is_zf = iscr[1]
+    cnt_dnu_sat = iscr[2]
+    cnt_sat = iscr[3]
+    # --- group statistics, special single-group cases and the median rate
+    for i in range(nints):
+        o = i * ngroups
+        is_0th[i] = 0
+        is_zf[i] = 0
+        cnt_dnu_sat[i] = 0
+        cnt_sat[i] = 0
+        if suppress1g:
+            # official pre-pass: a ramp with exactly one good group becomes DO_NOT_USE
+            n_good = 0
+            for g in range(ngroups):
+                if q[o + g] == 0:
+                    n_good += 1
+            if n_good == 1:
+                for g in range(ngroups):
+                    q[o + g] |= dnu
+        cnt_good = 0
+        has_jump = False
+        for g in range(ngroups):
+            f = q[o + g]
+            if f & jump:
+                has_jump = True
+            if f == 0:
+                cnt_good += 1
+            if (f & dnu) or (f & sat):
+                cnt_dnu_sat[i] += 1
+            if f & sat:
+                cnt_sat[i] += 1
+        if not suppress1g:
+            if cnt_good == 1 and q[o] == 0:
+                is_0th[i] = 1
+            elif cnt_good == 0 and use_zf and zf[i] != 0.0:
+                d[o] = zf[i]
+                q[o] = 0
+                cnt_dnu_sat[i] -= 1
+                if cnt_sat[i] == ngroups:
+                    cnt_sat[i] -= 1
+                is_zf[i] = 1
+        idq = pixdq
+        if has_jump:
+            idq |= jump
+            rate_dq |= jump
+        out_i[i, 1] = idq
+        if ngroups == 1:
+            mr = d[o] / one_group_time
+        elif is_0th[i] == 1:
+            mr = d[o] / one_group_time
+        elif is_zf[i] == 1:
+            mr = d[o] / frame_time
+        else:
+            mr = _integration_median_rate(d[o:o + ngroups], q[o:o + ngroups], ngroups,
+                                          group_time, dnu, jump, buf)
+        if math.isnan(mr):
+            mr = 0.0
+        mrate_acc += mr
+    mrate = mrate_acc / nints
+    pnum = mrate + dcur if mrate > 0.0 else dcur
+    bad_gain = not (gain > 0.0)
+    n_dnu = 0
+    n_sat = 0
+    for i in range(nints):
+        o = i * ngroups
+        idq = np.int64(out_i[i, 1])
+        slope_i = 0.0
+        vp_i = 0.0
+        vr_i = 0.0
+        err_i = 0.0
+        # --- segments
+        nseg = 0
+        if q[o] & sat:
+            idq |= dnu | sat
+            slope_i = math.nan
+        else:
+            maxlen = 0
+            in_seg = False
+            start = 0
+            for g in range(ngroups + 1):
+                good = g < ngroups and q[o + g] == 0
+                if good and not in_seg:
+                    start = g - 1 if (g > 0 and q[o + g - 1] == jump) else g
+                    in_seg = True
+                elif (not good) and in_seg:
+                    length = g - start
+                    in_seg = False
+                    if length == 1 and maxlen > 1:
+                        continue
+                    seg_s[nseg] = start
+                    seg_e[nseg] = g
+                    nseg += 1
+                    if length > maxlen:
+                        maxlen = length
+            # prune: drop 1-group segments when a longer one exists, else keep the first
+            if nseg > 1:
+                if maxlen < 2:
+                    nseg = 1
+                else:
+                    m = 0
+                    for s in range(nseg):
+                        if seg_e[s] - seg_s[s] > 1:
+                            seg_s[m] = seg_s[s]
+                            seg_e[m] = seg_e[s]
+                            m += 1
+                    nseg = m
+        if cnt_dnu_sat[i] == ngroups:
+            idq |= dnu
+            if cnt_sat[i] == ngroups:
+                idq |= sat
+            nseg = 0
+        if nseg > 0:
+            ivr = 0.0
+            ivp = 0.0
+            ive = 0.0
+            num = 0.0
+            for s in range(nseg):
+                a = seg_s[s]
+                n = seg_e[s] - a
+                if n == 1:
+                    timing = group_time
+                    if not suppress1g:
+                        if is_0th[i] == 1:
+                            timing = one_group_time
+                        elif is_zf[i] == 1:
+                            timing = frame_time
+                    slope = d[o + a] / timing
+                    var_p = pnum / (timing * gain)
+                    r = rn_e / timing
+                    var_r = 12.0 * r * r / (6.0 * gain * gain)
+                elif n == 2:
+                    slope = (d[o + a + 1] - d[o + a]) / group_time
+                    var_p = pnum / (group_time * gain)
+                    r = rn_e / group_time
+                    var_r = 12.0 * r * r / (6.0 * gain * gain)
+                else:
+                    diff = d[o + a + n - 1] - d[o + a]
+                    den = rn_e * rn_e + diff * gain
+                    snr = 0.0
+                    if den > 0.0 and gain != 0.0:
+                        snr = diff * gain / math.sqrt(den)
+                        if snr < 0.0:
+                            snr = 0.0
+                    pidx = snr_power_index(snr)
+                    invrn2 = 1.0 / (rn_e * rn_e)
+                    sw = 0.0
+                    sx = 0.0
+                    sxx = 0.0
+                    sy = 0.0
+                    sxy = 0.0
+                    for k in range(n):
+                        w = wtab[n, pidx, k] * invrn2
+                        x = float(k + a)
+                        y = d[o + a + k]
+                        if math.isnan(y):
+                            y = 0.0
+                        sw += w
+                        sx += x * w
+                        sxx += x * x * w
+                        sy += y * w
+                        sxy += x * y * w
+                    slope = (sw * sxy - sx * sy) / (sw * sxx - sx * sx) / group_time
+                    var_p = pnum / (group_time * gain * (n - 1.0))
+                    if bad_gain:
+                        var_r = 0.0
+                    else:
+                        r = rn_e / group_time
+                        var_r = 12.0 * r * r / ((n * n * n - n) * gain * gain)
+                var_e = var_p + var_r
+                ivr += 1.0 / var_r
+                if var_p > 0.0:
+                    ivp += 1.0 / var_p
+                ive += 1.0 / var_e
+                num += slope / var_e
+            if ivp > 0.0:
+                vp_i = 1.0 / ivp
+            if vp_i >= LARGE_VARIANCE_THRESHOLD:
+                vp_i = 0.0
+            vr_i = 1.0 / ivr
+            if vr_i >= LARGE_VARIANCE_THRESHOLD:
+                vr_i = 0.0
+            if idq & invalid:
+                slope_i = math.nan
+                vp_i = 0.0
+                vr_i = 0.0
+                err_i = 0.0
+            else:
+                ve = 1.0 / ive
+                slope_i = num * ve
+                err_i = 0.0 if ve > LARGE_VARIANCE_THRESHOLD else math.sqrt(ve)
+            if ivp > 0.0:
+                rate_ivp += ivp
+            rate_ivr += ivr
+            rate_ive += ive
+            rate_num += num
+        if idq & dnu:
+            n_dnu += 1
+            slope_i = math.nan
+        if idq & sat:
+            n_sat += 1
+            slope_i = math.nan
+        out_i[i, 0] = slope_i
+        out_i[i, 1] = idq
+        out_i[i, 2] = vp_i
+        out_i[i, 3] = vr_i
+        out_i[i, 4] = err_i
+    if n_dnu == nints:
+        rate_dq |= dnu
+    if n_sat == nints:
+        rate_dq |= sat
+    vp = rate_ivp
+    if vp > 0.0:
+        vp = 1.0 / vp
+    if vp >= LARGE_VARIANCE_THRESHOLD or vp < 0.0:
+        vp = 0.0
+    vr = rate_ivr
+    if vr > 0.0:
+        vr = 1.0 / vr
+    if vr >= LARGE_VARIANCE_THRESHOLD:
+        vr = 0.0
+    err = math.sqrt(vp + vr)
+    slope = rate_num
+    if rate_dq & invalid:
+        slope = math.nan
+        vp = 0.0
+        vr = 0.0
+        err = 0.0
+    if not math.isnan(slope):
+        slope = slope / rate_ive
+    return slope, rate_dq, vp, vr, err
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def ols_fit_kernel(data, gdq, pdq, gain, readnoise, dark_current, zeroframe, use_zf,
+                   frame_time, group_time, nframes, suppress1g, dnu, sat, jump, ngval, wtab,
+                   rate, dq, var_p, var_r, err, irate, idq, ivar_p, ivar_r, ierr):
+    """Fit every pixel; one ``prange`` over rows.
+
+    Each row's groups are first copied into a pixel-major local block, so the 4-D
+    cube is read once, sequentially.
+
+    Parameters
+    ----------
+    data : float32 (nints, ngroups, ny, nx), DN
+    gdq : uint8 (nints, ngroups, ny, nx)
+    pdq : uint32 (ny, nx)
+    gain, readnoise, dark_current : float32 (ny, nx); e-/DN, CDS DN, DN/s
+    zeroframe : float32 (nints, ny, nx), DN (ignored unless ``use_zf``)
+    wtab : float64, from :func:`weight_table`
+    rate, var_p, var_r, err : float32 (ny, nx) outputs; dq uint32 (ny, nx) output
+    irate, ivar_p, ivar_r, ierr : float32 (nints, ny, nx) outputs; idq uint32 output
+    """
+    nints, ngroups, ny, nx = data.shape
+    nig = nints * ngroups
+    one_group_time = (nframes + 1.0) * frame_time / 2.0
+    rn_scale = 1.0 / math.sqrt(2.0 * nframes)
+    for y in prange(ny):
+        dloc = np.empty((nx, nig), np.float64)
+        qloc = np.empty((nx, nig), np.int64)
+        zf = np.zeros(nints, np.float64)
+        seg_s = np.empty(ngroups + 1, np.int64)
+        seg_e = np.empty(ngroups + 1, np.int64)
+        buf = np.empty(ngroups + 1, np.float64)
+        out_i = np.empty((nints, 6), np.float64)
+        iscr = np.zeros((4, nints), np.int64)
+        for i in range(nints):
+            for k in range(ngroups):
+                c = i * ngroups + k
+                for x in range(nx):
+                    f = np.int64(gdq[i, k, y, x])
+                    qloc[x, c] = f
+                    dloc[x, c] = math.nan if (f & sat) else np.float64(data[i, k, y, x])
+        for x in range(nx):
+            g = np.float64(gain[y, x])
+            pix = np.int64(pdq[y, x])
+            if not (g > 0.0):
+                pix |= dnu | ngval
+            if use_zf:
+                for i in range(nints):
+                    zf[i] = zeroframe[i, y, x]
+            rn_e = np.float64(readnoise[y, x]) * g * rn_scale
+            s, rdq, vp, vr, e = _fit_pixel(
+                dloc[x], qloc[x], nints, ngroups, pix, g, rn_e, np.float64(dark_current[y, x]),
+                zf, use_zf, frame_time, group_time, one_group_time, suppress1g, dnu, sat, jump,
+                seg_s, seg_e, buf, out_i, iscr, wtab)
+            rate[y, x] = s
+            dq[y, x] = rdq
+            var_p[y, x] = vp
+            var_r[y, x] = vr
+            err[y, x] = e
+            for i in range(nints):
+                irate[i, y, x] = out_i[i, 0]
+                idq[i, y, x] = np.int64(out_i[i, 1])
+                ivar_p[i, y, x] = out_i[i, 2]
+                ivar_r[i, y, x] = out_i[i, 3]
+                ierr[i, y, x] = out_i[i, 4]

@@ -1,0 +1,175 @@
+"""Jump (cosmic-ray) detection: the official two-point-difference method + snowballs.
+
+``detect_jumps`` flags JUMP_DET in a copy of the group DQ:
+
+1. two-point differences per pixel and integration (kernel in :mod:`._jump_kernels`,
+   the official ``stcal`` rules, thresholds 4σ / 5σ (3 differences) / 6σ (2));
+2. the 4 neighbours of jumps between ``min_jump_to_flag_neighbors`` and
+   ``max_jump_to_flag_neighbors`` σ (inter-pixel capacitance), not on SATURATED or
+   DO_NOT_USE groups;
+3. optionally groups after large jumps (``after_jump_flag_*``);
+4. optionally large events / snowballs (:func:`.snowballs.flag_large_events`).
+
+Pixels with gain <= 0 or NaN are not searched and get NO_GAIN_VALUE | DO_NOT_USE in
+the pixel DQ, as the official step. Ramps with fewer than ``minimum_groups`` groups
+are returned unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from webbcal.datamodels.dqflags import DQ
+from webbcal.errors import WebbcalError
+
+__all__ = ["JumpResult", "JumpInputError", "detect_jumps"]
+
+
+class JumpInputError(WebbcalError, ValueError):
+    """Arrays handed to jump detection do not have the expected shapes."""
+
+
+@dataclass(frozen=True)
+class JumpResult:
+    """Output of :func:`detect_jumps`.
+
+    Attributes
+    ----------
+    groupdq : ndarray, uint8 (nints, ngroups, ny, nx)
+        Input group DQ with JUMP_DET (and grown snowball-core SATURATED) added.
+    pixeldq : ndarray, uint32 (ny, nx)
+        Input pixel DQ with NO_GAIN_VALUE | DO_NOT_USE where the gain is unusable.
+    n_primary : int
+        Jumps found by the two-point method (before neighbour flagging).
+    n_snowballs : int
+        Large events flagged (0 unless ``expand_large_events``).
+    """
+
+    groupdq: np.ndarray
+    pixeldq: np.ndarray
+    n_primary: int
+    n_snowballs: int
+
+
+def detect_jumps(
+    data: np.ndarray,
+    groupdq: np.ndarray,
+    pixeldq: np.ndarray,
+    gain: np.ndarray,
+    readnoise: np.ndarray,
+    *,
+    nframes: int,
+    rejection_threshold: float = 4.0,
+    three_group_rejection_threshold: float = 6.0,
+    four_group_rejection_threshold: float = 5.0,
+    flag_4_neighbors: bool = True,
+    max_jump_to_flag_neighbors: float = 1000.0,
+    min_jump_to_flag_neighbors: float = 10.0,
+    after_jump_flag_dn1: float = 0.0,
+    after_jump_flag_n1: int = 0,
+    after_jump_flag_dn2: float = 0.0,
+    after_jump_flag_n2: int = 0,
+    min_diffs_single_pass: int = 10,
+    minimum_groups: int = 3,
+    expand_large_events: bool = False,
+    min_sat_area: float = 1.0,
+    min_jump_area: float = 5.0,
+    expand_factor: float = 2.0,
+    sat_required_snowball: bool = True,
+    min_sat_radius_extend: float = 2.5,
+    sat_expand: int = 2,
+    edge_size: int = 25,
+    max_extended_radius: int = 200,
+    n_groups_masked_next_int: int = 0,
+    do_not_use: int = int(DQ.DO_NOT_USE),
+    saturated: int = int(DQ.SATURATED),
+    jump_det: int = int(DQ.JUMP_DET),
+    no_gain_value: int = int(DQ.NO_GAIN_VALUE),
+) -> JumpResult:
+    """Find jumps in up-the-ramp data.
+
+    Parameters
+    ----------
+    data : ndarray, float32 (nints, ngroups, ny, nx)
+        Group values in DN (after linearity and dark).
+    groupdq : ndarray, uint8 (nints, ngroups, ny, nx)
+    pixeldq : ndarray, uint32 (ny, nx)
+    gain : ndarray (ny, nx)
+        e-/DN.
+    readnoise : ndarray (ny, nx)
+        CDS read noise in DN (CRDS convention).
+    nframes : int
+        Frames averaged per group.
+    rejection_threshold, three_group_rejection_threshold, four_group_rejection_threshold
+        σ thresholds for ramps with >= 4, 2 and 3 usable differences.
+    flag_4_neighbors, max_jump_to_flag_neighbors, min_jump_to_flag_neighbors
+        Neighbour flagging and its σ window.
+    after_jump_flag_dn1, after_jump_flag_n1, after_jump_flag_dn2, after_jump_flag_n2
+        Flag ``n`` groups after jumps larger than ``dn`` DN (the official step converts
+        ``after_jump_flag_time*`` to groups and ``dn`` to electrons with the median gain).
+    min_diffs_single_pass : int
+        With at least this many usable differences, one pass without iteration.
+    minimum_groups : int
+        Fewer groups: nothing is done.
+    expand_large_events … n_groups_masked_next_int
+        Snowball flagging, see :func:`webbcal.algorithms.detector1.snowballs.flag_large_events`.
+    do_not_use, saturated, jump_det, no_gain_value : int
+        DQ bit values.
+
+    Returns
+    -------
+    JumpResult
+    """
+    if data.ndim != 4:
+        raise JumpInputError(
+            f"ramp data: expected 4-D (nints, ngroups, ny, nx), found shape {data.shape}")
+    nints, ngroups, ny, nx = data.shape
+    if groupdq.shape != data.shape:
+        raise JumpInputError(f"groupdq: expected shape {data.shape}, found {groupdq.shape}")
+    for name, arr in (("pixeldq", pixeldq), ("gain", gain), ("readnoise", readnoise)):
+        if arr.shape != (ny, nx):
+            raise JumpInputError(f"{name}: expected shape {(ny, nx)}, found {arr.shape}")
+    data = np.ascontiguousarray(data, dtype=np.float32)
+    gdq_in = np.ascontiguousarray(groupdq, dtype=np.uint8)
+    gain = np.ascontiguousarray(gain, dtype=np.float32)
+    readnoise = np.ascontiguousarray(readnoise, dtype=np.float32)
+    pdq = np.array(pixeldq, dtype=np.uint32, copy=True)
+    bad_gain = ~(gain > 0)
+    pdq[bad_gain] |= np.uint32(no_gain_value | do_not_use)
+    if ngroups < max(minimum_groups, 2):
+        return JumpResult(gdq_in.copy(), pdq, 0, 0)
+
+    from webbcal.algorithms.detector1._jump_kernels import flag_neighbors_kernel, twopoint_kernel
+
+    gdq = np.empty_like(gdq_in)
+    trigger = (np.empty(data.shape, np.uint8) if flag_4_neighbors
+               else np.empty((1, 1, 1, 1), np.uint8))
+    n_primary = np.zeros(ny, np.int64)
+    good_gain = gain[gain > 0]
+    median_gain = float(np.median(good_gain)) if good_gain.size else 1.0
+    twopoint_kernel(
+        data, gdq_in, gain, readnoise, int(nframes), float(rejection_threshold),
+        float(four_group_rejection_threshold), float(three_group_rejection_threshold),
+        int(min_diffs_single_pass), bool(flag_4_neighbors),
+        float(min_jump_to_flag_neighbors), float(max_jump_to_flag_neighbors),
+        float(after_jump_flag_dn1) * median_gain, int(after_jump_flag_n1),
+        float(after_jump_flag_dn2) * median_gain, int(after_jump_flag_n2),
+        int(do_not_use), int(saturated), int(jump_det), gdq, trigger, n_primary,
+    )
+    if flag_4_neighbors:
+        flag_neighbors_kernel(trigger, gdq, int(do_not_use), int(saturated), int(jump_det))
+        del trigger
+    n_snow = 0
+    if expand_large_events:
+        from webbcal.algorithms.detector1.snowballs import flag_large_events
+
+        _, n_snow = flag_large_events(
+            gdq, min_sat_area=min_sat_area, min_jump_area=min_jump_area,
+            expand_factor=expand_factor, sat_required_snowball=sat_required_snowball,
+            min_sat_radius_extend=min_sat_radius_extend, sat_expand=sat_expand,
+            edge_size=edge_size, max_extended_radius=max_extended_radius,
+            n_groups_masked_next_int=n_groups_masked_next_int, jump_det=jump_det,
+            saturated=saturated, inplace=True)
+    return JumpResult(gdq, pdq, int(n_primary.sum()), int(n_snow))

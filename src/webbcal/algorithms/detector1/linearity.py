@@ -1,0 +1,90 @@
+"""linearity: per-pixel polynomial correction of unsaturated groups.
+
+Official behaviour (stcal ``linearity_correction``): the corrected value is
+``sum_k c_k x**k`` with the LINEARITY reference's ``COEFFS`` (ncoeffs, ny, nx);
+groups flagged SATURATED are left alone; pixels with NO_LIN_CORR in the reference DQ,
+with a NaN coefficient, or with all coefficients zero get NO_LIN_CORR in the pixel
+DQ and are not corrected; the reference DQ is ORed into the pixel DQ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from webbcal.algorithms.detector1.dq_init import check_plane, check_ramp_arrays
+
+__all__ = ["LinearityResult", "correct_linearity"]
+
+
+@dataclass(frozen=True)
+class LinearityResult:
+    """Summary of :func:`correct_linearity` (arrays updated in place).
+
+    Attributes
+    ----------
+    n_no_lin_corr : int
+        Pixels left uncorrected (NO_LIN_CORR).
+    """
+
+    n_no_lin_corr: int
+
+
+def correct_linearity(
+    data: np.ndarray,
+    groupdq: np.ndarray,
+    pixeldq: np.ndarray,
+    coeffs: np.ndarray,
+    lin_dq: np.ndarray | None = None,
+    *,
+    saturated: int,
+    no_lin_corr: int,
+    zeroframe: np.ndarray | None = None,
+) -> LinearityResult:
+    """Apply the linearity polynomial in place.
+
+    Parameters
+    ----------
+    data : ndarray, (nints, ngroups, ny, nx) float32
+        Ramp in DN (bias-subtracted), corrected in place.
+    groupdq : ndarray, (nints, ngroups, ny, nx) uint8
+        Group DQ; groups with ``saturated`` are not corrected.
+    pixeldq : ndarray, (ny, nx) uint32
+        Pixel DQ, updated in place (``|= lin_dq``, NO_LIN_CORR on unusable coefficients).
+    coeffs : ndarray, (ncoeffs, ny, nx) float
+        Polynomial coefficients, constant term first.
+    lin_dq : ndarray, (ny, nx) integer, optional
+        LINEARITY reference DQ.
+    saturated, no_lin_corr : int
+        DQ bit values.
+    zeroframe : ndarray, (nints, ny, nx) float32, optional
+        ZEROFRAME, corrected in place too (values of 0 = flagged are left alone).
+
+    Returns
+    -------
+    LinearityResult
+    """
+    from webbcal.algorithms.detector1 import _ramp_kernels as k
+
+    check_ramp_arrays(data, groupdq, pixeldq)
+    nints, ngroups, ny, nx = data.shape
+    coeffs = np.ascontiguousarray(coeffs, dtype=np.float32)
+    if coeffs.ndim != 3 or coeffs.shape[1:] != (ny, nx) or coeffs.shape[0] < 1:
+        raise ValueError(f"LINEARITY COEFFS: expected shape (ncoeffs, {ny}, {nx}), "
+                         f"found {coeffs.shape}")
+    bad = np.isnan(coeffs).any(axis=0) | ~coeffs.any(axis=0)
+    if lin_dq is not None:
+        check_plane("LINEARITY DQ", lin_dq, (ny, nx))
+        lin_dq = np.asarray(lin_dq).astype(np.uint32, copy=False)
+        pixeldq |= lin_dq
+        bad |= (lin_dq & np.uint32(no_lin_corr)) != 0
+    pixeldq[bad] |= np.uint32(no_lin_corr)
+    k.apply_polynomial(data.reshape(nints * ngroups, ny, nx),
+                       groupdq.reshape(nints * ngroups, ny, nx), coeffs, bad, int(saturated))
+    if zeroframe is not None:
+        check_plane("ZEROFRAME", zeroframe, (nints, ny, nx))
+        zskip = np.zeros((nints, ny, nx), dtype=np.uint8)
+        zskip[zeroframe == 0] = np.uint8(saturated)
+        k.apply_polynomial(zeroframe, zskip, coeffs, bad, int(saturated))
+    return LinearityResult(n_no_lin_corr=int(np.count_nonzero(bad)))

@@ -1,0 +1,162 @@
+"""Sky scenes (stars, Sérsic galaxies, sky background) and their noiseless images.
+
+Fluxes are µJy per filter; positions RA/Dec (deg).  :func:`render_rate` turns a scene
+into the true count rate (linear DN/s, QE applied) of one detector window through its
+real geometry (``DetectorGeometry``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Scene", "make_scene", "render_rate", "SKY_MJYSR", "SOURCE_DTYPE"]
+
+#: Zodiacal-like sky background per filter, MJy/sr.
+SKY_MJYSR = {"F090W": 0.08, "F115W": 0.09, "F150W": 0.10, "F200W": 0.12, "F277W": 0.10,
+             "F356W": 0.12, "F444W": 0.30}
+
+SOURCE_DTYPE = [("id", "i4"), ("kind", "U6"), ("ra", "f8"), ("dec", "f8"), ("n", "f4"),
+                ("r_eff", "f4"), ("q", "f4"), ("pa", "f4")]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Sources and sky.
+
+    Attributes
+    ----------
+    sources : structured array (SOURCE_DTYPE)
+        ``kind`` 'star' or 'galaxy'; Sérsic index ``n``, half-light radius ``r_eff``
+        (arcsec), axis ratio ``q``, position angle ``pa`` (deg E of N).
+    flux : dict filter -> (nsrc,) float64, µJy
+    sky : dict filter -> float, MJy/sr
+    """
+
+    sources: np.ndarray
+    flux: dict
+    sky: dict
+
+
+def make_scene(ra0, dec0, radius_arcsec, filters, *, rng, n_galaxies=300, n_stars=30,
+               n_bright=4) -> Scene:
+    """Random stars and galaxies in a circle about (ra0, dec0)."""
+    n = n_galaxies + n_stars + n_bright
+    r = radius_arcsec * np.sqrt(rng.random(n))
+    th = rng.uniform(0, 2 * np.pi, n)
+    src = np.zeros(n, SOURCE_DTYPE)
+    src["id"] = np.arange(1, n + 1)
+    src["dec"] = dec0 + r * np.sin(th) / 3600
+    src["ra"] = ra0 + r * np.cos(th) / 3600 / np.cos(np.deg2rad(dec0))
+    kind = np.array(["galaxy"] * n_galaxies + ["star"] * (n_stars + n_bright))
+    src["kind"] = kind
+    gal = kind == "galaxy"
+    src["n"][gal] = rng.uniform(0.5, 4.0, gal.sum())
+    src["r_eff"][gal] = np.exp(rng.uniform(np.log(0.06), np.log(0.5), gal.sum()))
+    src["q"] = 1.0
+    src["q"][gal] = rng.uniform(0.3, 1.0, gal.sum())
+    src["pa"][gal] = rng.uniform(0, 180, gal.sum())
+    # reference-filter fluxes (µJy): power laws; bright stars reach saturation
+    f_ref = np.empty(n)
+    f_ref[:n_galaxies] = np.exp(rng.uniform(np.log(0.02), np.log(5.0), n_galaxies))
+    f_ref[n_galaxies:n_galaxies + n_stars] = np.exp(rng.uniform(np.log(0.3), np.log(20.0), n_stars))
+    f_ref[n_galaxies + n_stars:] = np.exp(rng.uniform(np.log(30.0), np.log(300.0), n_bright))
+    color = np.where(gal, rng.uniform(0.8, 3.0, n), rng.uniform(0.3, 0.8, n))
+    flux = {}
+    for f in filters:
+        lam = float(f[1:4]) / 100.0
+        flux[f] = f_ref * color ** np.clip((lam - 2.0) / 2.44, -1, 1)
+    return Scene(sources=src, flux=flux, sky={f: SKY_MJYSR.get(f, 0.15) for f in filters})
+
+
+def _sersic_b(n):
+    return 2.0 * n - 1.0 / 3.0 + 0.009876 / n
+
+
+def _galaxy_stamp(src, jac, x0, y0, pix_scale):
+    """Unit-sum Sérsic stamp (pixels) and its lower-left corner; 3×3 subsampled."""
+    rmax = min(max(4.0 * src["r_eff"] / pix_scale, 3.0), 30.0)
+    half = int(np.ceil(rmax)) + 1
+    ix, iy = int(np.floor(x0 + 0.5)), int(np.floor(y0 + 0.5))
+    sub = (np.arange(3) + 0.5) / 3 - 0.5
+    k = np.arange(-half, half + 1)
+    px = (ix + k[None, :, None, None] + sub[None, None, None, :]) - x0
+    py = (iy + k[:, None, None, None] + sub[None, None, :, None]) - y0
+    # pixel offsets -> sky offsets (arcsec, east, north) via the inverse Jacobian
+    inv = np.linalg.inv(jac)
+    e = inv[0, 0] * px + inv[0, 1] * py
+    nn = inv[1, 0] * px + inv[1, 1] * py
+    pa = np.deg2rad(src["pa"])
+    a = e * np.sin(pa) + nn * np.cos(pa)  # along the major axis
+    b = e * np.cos(pa) - nn * np.sin(pa)  # along the minor axis
+    r = np.sqrt(a ** 2 + (b / max(src["q"], 0.05)) ** 2)
+    img = np.exp(-_sersic_b(src["n"]) * ((r / src["r_eff"]) ** (1.0 / src["n"]) - 1))
+    img = img.mean(axis=(2, 3))
+    return img / img.sum(), ix - half, iy - half
+
+
+def _add(image, stamp, x0, y0):
+    ny, nx = image.shape
+    sy, sx = stamp.shape
+    ya, xa = max(y0, 0), max(x0, 0)
+    yb, xb = min(y0 + sy, ny), min(x0 + sx, nx)
+    if ya < yb and xa < xb:
+        image[ya:yb, xa:xb] += stamp[ya - y0:yb - y0, xa - x0:xb - x0]
+
+
+def render_rate(scene, filt, geometry, psf, *, photmjsr, pixar_sr, qe, area):
+    """True count rate of one detector window, linear DN/s (QE applied), and positions.
+
+    Parameters
+    ----------
+    scene : Scene
+    filt : str
+    geometry : webbcal.instrument.DetectorGeometry
+        The *true* geometry (pointing errors included).
+    psf : webbcal.simulate.psf.PSF
+    photmjsr : float
+        MJy/sr per DN/s.
+    pixar_sr : float
+        Nominal pixel solid angle (sr).
+    qe, area : (ny, nx) float32
+        QE (flat without area) and relative pixel area.
+
+    Returns
+    -------
+    rate : (ny, nx) float32, DN/s
+    x, y : (nsrc,) float64, array pixel positions of every source
+    """
+    from scipy.signal import oaconvolve
+
+    ny, nx = geometry.shape
+    src = scene.sources
+    x, y = geometry.sky_to_pixel(src["ra"], src["dec"])
+    dn_per_ujy = 1e-12 / (photmjsr * pixar_sr)
+    fl = scene.flux[filt] * dn_per_ujy
+    pad = psf.radius + 70
+    inside = (x > -pad) & (x < nx + pad) & (y > -pad) & (y < ny + pad)
+    stars = np.zeros((ny, nx))
+    gals = np.zeros((ny, nx))
+    # local Jacobian (pixels per arcsec, east/north) at the window centre
+    rc, dc = geometry.pixel_to_sky(nx / 2, ny / 2)
+    d = 1.0 / 3600
+    xe, ye = geometry.sky_to_pixel(rc + d / np.cos(np.deg2rad(dc)), dc)
+    xn, yn = geometry.sky_to_pixel(rc, dc + d)
+    xc, yc = geometry.sky_to_pixel(rc, dc)
+    jac = np.array([[xe - xc, xn - xc], [ye - yc, yn - yc]])
+    r = psf.radius
+    for i in np.flatnonzero(inside):
+        if src["kind"][i] == "star":
+            ix, iy = int(np.floor(x[i] + 0.5)), int(np.floor(y[i] + 0.5))
+            stamp = psf.stamp(x[i] - ix, y[i] - iy) * fl[i]
+            _add(stars, stamp, ix - r, iy - r)
+        else:
+            stamp, x0, y0 = _galaxy_stamp(src[i], jac, x[i], y[i], psf.pixel_scale)
+            _add(gals, stamp * fl[i], x0, y0)
+    if gals.any():
+        kernel = psf.stamp(0.0, 0.0)
+        gals = oaconvolve(gals, kernel, mode="same")
+    sky = scene.sky[filt] / photmjsr * area
+    rate = (stars + gals + sky) * qe
+    return rate.astype(np.float32), x, y

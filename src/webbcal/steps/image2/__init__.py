@@ -1,0 +1,7 @@
+"""Stage-2 (image2) steps: assign_wcs, flat_field, photom."""
+
+from webbcal.steps.image2.assign_wcs import AssignWcsStep
+from webbcal.steps.image2.flat_field import FlatFieldStep
+from webbcal.steps.image2.photom import PhotomStep
+
+__all__ = ["AssignWcsStep", "FlatFieldStep", "PhotomStep"]

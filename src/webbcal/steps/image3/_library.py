@@ -1,0 +1,324 @@
+"""The set of exposures stage 3 works on, holding one exposure in memory at a time.
+
+:class:`ExposureLibrary` is what the image3 steps pass along (the role of the
+official ``ModelLibrary``). Each :class:`Member` is a file path (or, for small
+in-memory runs, a model) plus a few kilobytes of state: its exposure group, its sky
+nodes (:mod:`webbcal.algorithms.image3.pixmap`) after alignment, and pending header
+updates (tweakreg pointing, skymatch levels). :meth:`ExposureLibrary.load` reads a
+member and applies that state, so nothing needs rewriting until outlier detection
+writes the ``*_crf.fits`` files, which then replace the members' paths.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger("webbcal.image3")
+
+__all__ = ["Member", "ExposureLibrary", "exposure_group", "exposure_transform"]
+
+_GROUP_KEYS = ("PROGRAM", "OBSERVTN", "VISIT", "VISITGRP", "SEQ_ID", "ACT_ID", "EXPOSURE")
+_JW_NAME = re.compile(r"^(jw\d{11}_\d{5}_\d{5})_")
+
+
+def exposure_group(primary, sci, name: str) -> str:
+    """Exposure-group id: members with the same id moved together (one pointing).
+
+    Official keywords (PROGRAM … EXPOSURE) when present, else the MAST file-name stem
+    ``jwPPPPPOOOVVV_GGSAA_EEEEE``, else the pointing keywords themselves.
+    """
+    if all(k in primary for k in _GROUP_KEYS):
+        return "_".join(str(primary[k]).strip() for k in _GROUP_KEYS)
+    m = _JW_NAME.match(Path(name).name)
+    if m:
+        return m.group(1)
+    keys = ("RA_REF", "DEC_REF", "ROLL_REF")
+    for h in (sci, primary):
+        if h is not None and all(k in h for k in keys):
+            return "pointing:" + ",".join(f"{float(h[k]):.9f}" for k in keys)
+    return Path(name).name
+
+
+def exposure_transform(model):
+    """Exact pixel → (RA, Dec) callable of an exposure: its gwcs, else SIAF + pointing."""
+    if getattr(model, "wcs", None) is not None:
+        return model.wcs.forward_transform
+    from webbcal.datamodels import FormatError
+    from webbcal.instrument import DetectorGeometry
+
+    exp = model.exposure
+    if exp.pointing is None:
+        raise FormatError(model.filename, "SCI header RA_REF/DEC_REF/ROLL_REF",
+                          "pointing keywords or a gwcs (run assign_wcs)", "neither")
+    geom = DetectorGeometry(exp.detector, exp.pointing, substrt=(exp.substrt1, exp.substrt2),
+                            shape=np.shape(model.data))
+    return geom.pixel_to_sky
+
+
+@dataclass
+class Member:
+    """One exposure of the association.
+
+    ``path``/``model``: where it lives; ``group``: exposure-group id; ``nodes``: sky
+    nodes (aligned once tweakreg ran); ``updates``: header cards to apply on load,
+    ``{"primary"|"sci": {key: (value, comment)}}``; ``sky_subtract``: level (input
+    units) subtracted on load; ``median_weight``: median drizzle weight (outliers).
+    """
+
+    path: Path | None
+    model: Any = None
+    group: str = ""
+    nodes: Any = None
+    updates: dict = field(default_factory=lambda: {"primary": {}, "sci": {}})
+    sky_subtract: float = 0.0
+    bkglevel: float = 0.0
+    bkgsub: bool = False
+    median_weight: float = float("nan")
+    wcs_pointing: Any = None
+    exptime: float = 1.0
+    name: str = ""
+
+
+@dataclass
+class ExposureLibrary:
+    """Exposures of one association product plus the product-level results.
+
+    Attributes
+    ----------
+    members : list[Member]
+    product_name : str
+    output_dir : Path
+    header : astropy.io.fits.Header
+        Product-level primary header (step status keywords land here).
+    mosaic, catalog, segmentation
+        Filled by resample and source_catalog.
+    """
+
+    members: list[Member]
+    product_name: str = "webbcal"
+    output_dir: Path = Path(".")
+    header: Any = None
+    mosaic: Any = None
+    catalog: Any = None
+    segmentation: Any = None
+    save_crf: bool = True
+    grid: Any = None
+    filename: str | None = None
+
+    def __post_init__(self):
+        if self.header is None:
+            from astropy.io import fits
+
+            self.header = fits.Header()
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_paths(cls, paths, *, product_name: str, output_dir) -> ExposureLibrary:
+        """Members from cal file paths (headers are read now; data on demand)."""
+        from astropy.io import fits
+
+        members = []
+        for p in paths:
+            p = Path(p)
+            with fits.open(p) as hdul:
+                primary = hdul[0].header
+                sci = hdul["SCI"].header if "SCI" in hdul else None
+                members.append(Member(path=p, group=exposure_group(primary, sci, p.name),
+                                      exptime=float(primary.get("EFFEXPTM", 1.0) or 1.0),
+                                      name=p.name))
+        return cls(members, product_name=product_name, output_dir=Path(output_dir))
+
+    @classmethod
+    def from_models(cls, models, *, product_name: str = "webbcal", output_dir=".",
+                    save_crf: bool = False) -> ExposureLibrary:
+        """Members held in memory (small runs, tests)."""
+        members = []
+        for k, m in enumerate(models):
+            name = Path(m.filename).name if m.filename else f"exposure{k}_cal.fits"
+            members.append(Member(path=None, model=m, name=name,
+                                  group=exposure_group(m.header, m.sci_header, name),
+                                  exptime=float(m.header.get("EFFEXPTM", 1.0) or 1.0)))
+        return cls(members, product_name=product_name, output_dir=Path(output_dir),
+                   save_crf=save_crf)
+
+    # ------------------------------------------------------------------- access
+    def load(self, index: int):
+        """Member ``index`` as an ``ImageModel`` with pending updates applied."""
+        m = self.members[index]
+        if m.model is not None:
+            model = m.model.copy()
+        else:
+            from webbcal.datamodels import read_image
+
+            model = read_image(m.path)
+        for where in ("primary", "sci"):
+            header = model.header if where == "primary" else model.sci_header
+            for key, card in m.updates[where].items():
+                header[key] = card
+        if m.wcs_pointing is not None and model.wcs is not None:
+            model.wcs = rebuild_wcs(model.wcs, m.wcs_pointing)
+        if m.sky_subtract:
+            model.data = (model.data - np.float32(m.sky_subtract)).astype(np.float32)
+        if m.nodes is None:
+            m.nodes = _nodes_of(model)
+        return model
+
+    def nodes(self, index: int):
+        """Sky nodes of member ``index`` (computed on first use)."""
+        m = self.members[index]
+        if m.nodes is None:
+            self.load(index)
+        return m.nodes
+
+    def replace(self, index: int, model, *, path: Path | None = None) -> None:
+        """Make ``model`` (already carrying all updates) the member's new content."""
+        m = self.members[index]
+        m.updates = {"primary": {}, "sci": {}}
+        m.sky_subtract = 0.0
+        m.wcs_pointing = None
+        if path is not None:
+            m.path, m.model = Path(path), None
+        else:
+            m.model = model
+
+    def groups(self) -> dict[str, list[int]]:
+        """Exposure-group id → member indices (in member order)."""
+        out: dict[str, list[int]] = {}
+        for k, m in enumerate(self.members):
+            out.setdefault(m.group, []).append(k)
+        return out
+
+
+def _nodes_of(model):
+    from webbcal.algorithms.image3.pixmap import sky_nodes
+
+    return sky_nodes(exposure_transform(model), np.shape(model.data))
+
+
+def rebuild_wcs(wcs, pointing):
+    """The gwcs with its V2/V3 → sky step rebuilt from a corrected pointing."""
+    try:
+        from webbcal.algorithms.image2.wcs import v2v3_to_world_model
+
+        names = list(wcs.available_frames)
+        if "v2v3vacorr" in names and "world" in names:
+            wcs = wcs.__class__(wcs.pipeline)  # shallow copy of the step list
+            wcs.set_transform("v2v3vacorr", "world", v2v3_to_world_model(
+                pointing.ra_ref, pointing.dec_ref, pointing.roll_ref, pointing.v2_ref,
+                pointing.v3_ref))
+    except Exception as exc:  # noqa: BLE001 - keep the data usable; pointing keys are set
+        log.warning("could not update the gwcs with the aligned pointing: %s", exc)
+    return wcs
+
+
+def output_grid(library: ExposureLibrary, *, pixel_scale: float | None = None,
+                pixel_scale_ratio: float = 1.0, rotation: float | None = None,
+                crval=None, shape=None):
+    """The mosaic grid covering every member (official ``resample`` grid options).
+
+    ``pixel_scale`` [arcsec] defaults to the first member's native scale ×
+    ``pixel_scale_ratio``; ``rotation`` [deg, +y east of north] to the first member's
+    y-axis orientation; ``crval`` (RA, Dec) and ``shape`` (ny, nx) may be forced.
+    """
+    from webbcal.algorithms.image3.grid import OutputGrid
+    from webbcal.algorithms.image3.pixmap import footprint, native_scale_rotation
+
+    if not library.members:
+        from webbcal.errors import WebbcalError
+
+        raise WebbcalError("image3: no science exposures to combine")
+    scale0, rot0 = native_scale_rotation(library.nodes(0))
+    scale = float(pixel_scale) if pixel_scale else scale0 * float(pixel_scale_ratio)
+    rot = rot0 if rotation is None else float(rotation)
+    ras, decs = zip(*(footprint(library.nodes(k)) for k in range(len(library))))
+    return OutputGrid.covering(np.concatenate(ras), np.concatenate(decs), pixel_scale=scale,
+                               rotation=rot, crval=None if crval is None else tuple(crval),
+                               shape=None if shape is None else tuple(shape))
+
+
+def load_library(source, *, output_dir=None, product_index: int = 0) -> ExposureLibrary:
+    """An :class:`ExposureLibrary` from an association path, a library, or models.
+
+    Raises
+    ------
+    webbcal.datamodels.FormatError
+        Association members missing on disk, no science members, or members with
+        different FILTER/PUPIL in one product (the message names them).
+    """
+    if isinstance(source, ExposureLibrary):
+        return source
+    if isinstance(source, (list, tuple)):
+        lib = ExposureLibrary.from_models(source, output_dir=output_dir or ".")
+        check_filters(lib, None)
+        return lib
+    from astropy.io import fits
+
+    from webbcal.datamodels import FormatError, read_association
+
+    path = Path(source)
+    asn = read_association(path)
+    members = asn.science_members(product_index)
+    where = f"products[{product_index}].members"
+    if not members:
+        raise FormatError(path, where, "at least one member with exptype 'science'", "none")
+    missing = [str(m) for m in members if not m.exists()]
+    if missing:
+        raise FormatError(path, f"{where}[].expname", "existing files",
+                          f"{len(missing)} missing: {', '.join(missing[:5])}")
+    for m in members:
+        try:
+            fits.getheader(m)
+        except OSError as exc:
+            raise FormatError(m, "file", "a FITS cal product", str(exc)) from None
+    lib = ExposureLibrary.from_paths(members, product_name=asn.product_name(product_index),
+                                     output_dir=output_dir or path.parent)
+    lib.filename = str(path)
+    check_filters(lib, path)
+    return lib
+
+
+def check_filters(library: ExposureLibrary, path) -> None:
+    """FormatError when the members do not share one FILTER/PUPIL (one product, one band)."""
+    from astropy.io import fits
+
+    from webbcal.datamodels import FormatError
+
+    bands: dict[tuple[str, str], list[str]] = {}
+    for m in library.members:
+        h = m.model.header if m.model is not None else fits.getheader(m.path)
+        key = (str(h.get("FILTER", "")).upper(), str(h.get("PUPIL", "CLEAR")).upper())
+        bands.setdefault(key, []).append(m.name)
+    if len(bands) > 1:
+        found = "; ".join(f"{f}/{p}: {', '.join(n[:3])}" for (f, p), n in bands.items())
+        raise FormatError(path or library.product_name, "FILTER/PUPIL of the members",
+                          "one filter per product", found)
+    (filt, pupil), = bands
+    library.header["FILTER"] = filt
+    library.header["PUPIL"] = pupil
+
+
+def overlapping_pairs(library: ExposureLibrary, *, scale: float = 4.0):
+    """Index pairs (i, j) of members whose footprints overlap (coarse test)."""
+    grid = output_grid(library, pixel_scale=None, pixel_scale_ratio=scale)
+    from webbcal.algorithms.image3.pixmap import grid_pixmap
+
+    masks = []
+    for k in range(len(library)):
+        nodes = library.nodes(k)
+        pm = grid_pixmap(nodes, grid, rows=nodes.y, cols=nodes.x)
+        m = np.zeros(grid.shape, bool)
+        xi = np.clip(np.rint(pm[..., 0]).astype(int), 0, grid.shape[1] - 1)
+        yi = np.clip(np.rint(pm[..., 1]).astype(int), 0, grid.shape[0] - 1)
+        m[yi.min():yi.max() + 1, xi.min():xi.max() + 1] = True
+        masks.append(m)
+    return [(i, j) for i in range(len(masks)) for j in range(i + 1, len(masks))
+            if (masks[i] & masks[j]).any()]

@@ -1,0 +1,166 @@
+"""resample: drizzle all exposures onto one mosaic grid, tile by tile.
+
+The grid covers every member (pixel scale, rotation, shape and CRVAL settable, see
+:func:`output_grid`). With ``tile_size`` the grid is split into tiles that are
+drizzled independently (optionally in ``workers`` processes) and assembled; each
+tile holds one output tile and one input exposure at a time. The context plane can
+be turned off (``context = false``) for huge mosaics. Result: an i2d
+``MosaicModel`` (SCI, ERR, CON, WHT, VAR_*) with the grid's TAN WCS in the SCI header,
+attached to the library as ``library.mosaic``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from webbcal.steps.base import ParameterError, Step, StepParams, param
+from webbcal.steps.image3._library import load_library, output_grid
+
+log = logging.getLogger("webbcal.image3")
+
+__all__ = ["ResampleParams", "ResampleStep"]
+
+
+@dataclass(frozen=True)
+class ResampleParams(StepParams):
+    pixfrac: float = param(1.0, "drizzle pixfrac")
+    kernel: Literal["square", "point", "turbo", "gaussian", "lanczos2", "lanczos3"] = param(
+        "square", "drizzle kernel")
+    weight_type: Literal["ivm", "exptime"] = param("ivm", "per-pixel weights")
+    pixel_scale: float | None = param(None, "output pixel scale [arcsec] (default native)")
+    pixel_scale_ratio: float = param(1.0, "output / native pixel scale (if no pixel_scale)")
+    rotation: float | None = param(None, "y axis east of north [deg] (default: first input's)")
+    crval: str | None = param(None, "'RA Dec' of the tangent point [deg]")
+    output_shape: str | None = param(None, "'nx ny' of the output (official order)")
+    tile_size: int = param(0, "split the output into tiles of this size (0: one tile)")
+    context: bool = param(True, "write the context (CON) plane")
+    workers: int = param(1, "processes drizzling tiles in parallel")
+
+
+def _numbers(text, n, name):
+    if text is None:
+        return None
+    try:
+        vals = [float(v) for v in str(text).replace(",", " ").split()]
+    except ValueError:
+        vals = []
+    if len(vals) != n:
+        raise ParameterError(f"steps.resample.{name}: expected {n} numbers, found {text!r}")
+    return vals
+
+
+_WORK: dict = {}
+
+
+def _tile_job(index):
+    from webbcal.steps.image3._drizzle import drizzle_tile
+
+    x0, y0, tile = _WORK["tiles"][index]
+    mosaic, added = drizzle_tile(_WORK["library"], tile, _WORK["params"])
+    return index, mosaic, added
+
+
+class ResampleStep(Step):
+    """Drizzle the association into one mosaic (see module docstring)."""
+
+    name = "resample"
+    status_keyword = "S_RESAMP"
+    Params = ResampleParams
+
+    def load_input(self, path):
+        return load_library(path)
+
+    def grid(self, library):
+        p = self.params
+        shape = _numbers(p.output_shape, 2, "output_shape")
+        return output_grid(library, pixel_scale=p.pixel_scale,
+                           pixel_scale_ratio=p.pixel_scale_ratio, rotation=p.rotation,
+                           crval=_numbers(p.crval, 2, "crval"),
+                           shape=None if shape is None else (int(shape[1]), int(shape[0])))
+
+    def process(self, library, refs):
+        from webbcal.algorithms.image3.resample import DrizzleParams
+        from webbcal.datamodels import MosaicModel
+        from webbcal.errors import WebbcalError
+
+        p = self.params
+        grid = self.grid(library)
+        library.grid = grid
+        dparams = DrizzleParams(kernel=p.kernel, pixfrac=p.pixfrac, weight_type=p.weight_type,
+                                context=p.context)
+        ny, nx = grid.shape
+        n = len(library)
+        planes = {k: np.full(grid.shape, np.nan if k == "sci" else 0, np.float32)
+                  for k in ("sci", "err", "wht", "var_rnoise", "var_poisson", "var_flat")}
+        con = np.zeros(((n + 31) // 32, ny, nx), np.int32) if p.context else None
+        tiles = list(grid.tiles(p.tile_size or None))
+        _WORK.update(library=library, tiles=tiles, params=dparams)
+        try:
+            if p.workers > 1 and len(tiles) > 1:
+                ctx = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(p.workers, mp_context=ctx) as pool:
+                    results = list(pool.map(_tile_job, range(len(tiles))))
+            else:
+                results = [_tile_job(i) for i in range(len(tiles))]
+        finally:
+            _WORK.clear()
+        from webbcal.steps.image3._drizzle import remap_context
+
+        used = set()
+        for index, mosaic, added in results:
+            x0, y0, tile = tiles[index]
+            sl = (slice(y0, y0 + tile.shape[0]), slice(x0, x0 + tile.shape[1]))
+            for key in planes:
+                planes[key][sl] = getattr(mosaic, key)
+            if con is not None and mosaic.con is not None and added:
+                con[(slice(None), *sl)] = remap_context(mosaic.con, added, n)
+            used.update(added)
+        if not np.any(planes["wht"] > 0):
+            raise WebbcalError(f"resample: no input pixel lands on the output grid "
+                               f"(shape {grid.shape}, CRVAL {grid.crval}); check crval/"
+                               f"output_shape and the inputs' WCS")
+        unused = [library.members[k].name for k in range(n) if k not in used]
+        if unused:
+            log.warning("resample: %d exposure(s) contributed nothing: %s", len(unused),
+                        ", ".join(unused))
+        mosaic = MosaicModel(data=planes["sci"], err=planes["err"], wht=planes["wht"],
+                             var_poisson=planes["var_poisson"],
+                             var_rnoise=planes["var_rnoise"], var_flat=planes["var_flat"],
+                             con=con)
+        self._headers(mosaic, library, grid, used)
+        library.mosaic = mosaic
+        return library
+
+    def _headers(self, mosaic, library, grid, used):
+        from astropy.io import fits
+
+        h = fits.Header()
+        first = library.load(min(used)) if used else None
+        if first is not None:
+            for key in ("TELESCOP", "INSTRUME", "CHANNEL", "MODULE", "FILTER", "PUPIL",
+                        "EXP_TYPE", "PROGRAM", "OBSERVTN", "TARGPROP", "DATE-OBS",
+                        "TIME-OBS", "EXPSTART"):
+                if key in first.header:
+                    h[key] = first.header[key]
+        h["DETECTOR"] = ("MULTIPLE", "detectors of the combined exposures")
+        for key in ("TWKABS", "FILTER", "PUPIL"):
+            if key in library.header:
+                h[key] = library.header[key]
+        h["NDRIZIM"] = (len(used), "number of drizzled exposures")
+        h["TEXPTIME"] = (float(sum(library.members[k].exptime for k in used)),
+                         "[s] total exposure time of the inputs")
+        p = self.params
+        h["RESAMPKN"], h["PIXFRAC"], h["RESWHT"] = p.kernel, p.pixfrac, p.weight_type
+        mosaic.header = h
+        s = grid.to_header()
+        s["BUNIT"] = ("MJy/sr", "physical units of the array values")
+        area = (grid.pixel_scale / 3600.0 * np.pi / 180.0) ** 2
+        s["PIXAR_SR"] = (area, "[sr] nominal pixel area")
+        s["PIXAR_A2"] = (grid.pixel_scale**2, "[arcsec^2] nominal pixel area")
+        mosaic.sci_header = s

@@ -1,0 +1,149 @@
+"""tweakreg: align exposure groups to each other and to an absolute catalog.
+
+Stars are found in every exposure (:func:`webbcal.algorithms.image3.tweakreg.find_stars`),
+put on one tangent plane, and each exposure group (all detectors of one exposure)
+gets one ``rshift`` correction (:func:`align_groups`). The correction updates the
+members' sky nodes (used by the later steps), their pointing keywords RA_REF,
+DEC_REF, ROLL_REF (and gwcs), and is recorded as TWKDX/TWKDY [arcsec] and TWKROT [deg].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from webbcal.steps.base import Step, StepParams, param
+from webbcal.steps.image3._library import load_library
+
+log = logging.getLogger("webbcal.image3")
+
+__all__ = ["TweakRegParams", "TweakRegStep", "corrected_pointing", "read_refcat"]
+
+
+@dataclass(frozen=True)
+class TweakRegParams(StepParams):
+    snr_threshold: float = param(10.0, "minimum peak S/N of a star used for alignment")
+    kernel_fwhm: float = param(2.0, "PSF FWHM in pixels (detection and centroid window)")
+    brightest: int = param(400, "use at most this many brightest stars per exposure")
+    searchrad: float = param(2.0, "largest relative offset searched [arcsec]")
+    tolerance: float = param(0.2, "matching radius once the offset is removed [arcsec]")
+    fitgeometry: Literal["shift", "rshift"] = param("rshift", "fit a shift, or shift + rotation")
+    minobj: int = param(5, "fewest matched stars for a group's fit to be applied")
+    abs_refcat: str = param("", "absolute reference catalog (ECSV/FITS with ra, dec); '' = none")
+    abs_searchrad: float = param(3.0, "largest absolute offset searched [arcsec]")
+    abs_tolerance: float = param(0.2, "absolute matching radius [arcsec]")
+
+
+def corrected_pointing(pointing, correction):
+    """The pointing (RA_REF, DEC_REF, ROLL_REF) that reproduces ``correction``.
+
+    The reference point and a point 60″ along +V3 are mapped to the sky, corrected,
+    and the new reference position and V3 position angle read back.
+    """
+    from webbcal.instrument.sky import v2v3_to_sky
+
+    ra, dec = v2v3_to_sky(np.array([pointing.v2_ref] * 2),
+                          np.array([pointing.v3_ref, pointing.v3_ref + 60.0]), pointing)
+    ra2, dec2 = correction.apply(ra, dec)
+    dpa = _pa(ra2, dec2) - _pa(ra, dec)
+    dpa = (dpa + 180.0) % 360.0 - 180.0
+    return dataclasses.replace(pointing, ra_ref=float(ra2[0]), dec_ref=float(dec2[0]),
+                               roll_ref=float(pointing.roll_ref + dpa))
+
+
+def _pa(ra, dec):
+    r0, d0, r1, d1 = np.radians([ra[0], dec[0], ra[1], dec[1]])
+    return np.degrees(np.arctan2(np.sin(r1 - r0) * np.cos(d1),
+                                 np.cos(d0) * np.sin(d1) - np.sin(d0) * np.cos(d1) * np.cos(r1 - r0)))
+
+
+def read_refcat(path):
+    """(RA, Dec) [deg] columns of a reference catalog (``ra``/``dec``, any case)."""
+    from astropy.table import Table
+
+    from webbcal.datamodels import FormatError
+
+    t = Table.read(path)
+    cols = {c.lower(): c for c in t.colnames}
+    ra = next((cols[c] for c in ("ra", "ra_icrs", "raj2000") if c in cols), None)
+    dec = next((cols[c] for c in ("dec", "de_icrs", "dej2000") if c in cols), None)
+    if ra is None or dec is None:
+        raise FormatError(path, "columns", "ra and dec", ", ".join(t.colnames))
+    return np.asarray(t[ra], np.float64), np.asarray(t[dec], np.float64)
+
+
+class TweakRegStep(Step):
+    """Relative (per exposure group) and optional absolute astrometric alignment."""
+
+    name = "tweakreg"
+    status_keyword = "S_TWKREG"
+    Params = TweakRegParams
+
+    def load_input(self, path):
+        return load_library(path)
+
+    def process(self, library, refs):
+        from webbcal.algorithms.image3.pixmap import sky_at
+        from webbcal.algorithms.image3.tweakreg import align_groups, find_stars, to_plane
+        from webbcal.datamodels import DQ
+
+        p = self.params
+        centres = np.array([[n.ra[n.ra.shape[0] // 2, n.ra.shape[1] // 2],
+                             n.dec[n.dec.shape[0] // 2, n.dec.shape[1] // 2]]
+                            for n in (library.nodes(k) for k in range(len(library)))])
+        tangent = (float(np.median(centres[:, 0])), float(np.median(centres[:, 1])))
+        groups = library.groups()
+        catalogs, pointings = [], {}
+        for gid, idx in groups.items():
+            xy = []
+            for k in idx:
+                model = library.load(k)
+                pointings[k] = model.exposure.pointing
+                bad = (model.dq & int(DQ.DO_NOT_USE | DQ.SATURATED)) != 0
+                stars = find_stars(model.data, model.err, mask=bad, snr=p.snr_threshold,
+                                   fwhm=p.kernel_fwhm, max_stars=p.brightest)
+                ra, dec = sky_at(library.nodes(k), stars.x, stars.y)
+                xy.append(to_plane(ra, dec, tangent))
+                log.info("tweakreg: %s: %d stars", library.members[k].name, len(stars.x))
+            catalogs.append(np.concatenate(xy) if xy else np.zeros((0, 2)))
+        refcat = None
+        if p.abs_refcat:
+            refcat = to_plane(*read_refcat(p.abs_refcat), tangent)
+        corrections, fits, absolute = align_groups(
+            catalogs, tangent, ref_catalog=refcat, searchrad=p.searchrad,
+            tolerance=p.tolerance, abs_searchrad=p.abs_searchrad,
+            abs_tolerance=p.abs_tolerance, min_matches=p.minobj)
+        if p.fitgeometry == "shift":
+            corrections = [dataclasses.replace(c, rotation=0.0) for c in corrections]
+        if refcat is not None and absolute is None:
+            log.warning("tweakreg: absolute alignment skipped: fewer than %d matches with %s",
+                        p.minobj, p.abs_refcat)
+        for (gid, idx), corr, fit in zip(groups.items(), corrections, fits):
+            if fit is None and len(groups) > 1 and not np.any(corr.shift) \
+                    and corr.rotation == 0:
+                log.info("tweakreg: group %s is the reference (or could not be matched)", gid)
+            for k in idx:
+                self._apply(library, k, corr, pointings.get(k))
+        library.header["TWKABS"] = (absolute is not None, "aligned to an absolute catalog")
+        return library
+
+    @staticmethod
+    def _apply(library, k, corr, pointing):
+        m = library.members[k]
+        nodes = library.nodes(k)
+        m.nodes = nodes.with_sky(*corr.apply(nodes.ra, nodes.dec))
+        sci, primary = m.updates["sci"], m.updates["primary"]
+        if pointing is not None:
+            new = corrected_pointing(pointing, corr)
+            sci["RA_REF"] = (new.ra_ref, "[deg] RA of the reference point (tweakreg)")
+            sci["DEC_REF"] = (new.dec_ref, "[deg] Dec of the reference point (tweakreg)")
+            sci["ROLL_REF"] = (new.roll_ref, "[deg] V3 roll at the reference point (tweakreg)")
+            m.wcs_pointing = new
+        primary["TWKDX"] = (float(corr.shift[0]), "[arcsec] tweakreg shift, xi (east)")
+        primary["TWKDY"] = (float(corr.shift[1]), "[arcsec] tweakreg shift, eta (north)")
+        primary["TWKROT"] = (float(corr.rotation), "[deg] tweakreg rotation")
+        primary["S_TWKREG"] = ("COMPLETE", "webbcal tweakreg step")

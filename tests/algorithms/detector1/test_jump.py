@@ -1,0 +1,130 @@
+"""Two-point-difference jump detection: thresholds, neighbours, detection statistics."""
+
+import numpy as np
+import pytest
+
+from webbcal.algorithms.detector1.jump import JumpInputError, detect_jumps
+from webbcal.datamodels.dqflags import DQ
+
+DNU, SAT, JUMP = int(DQ.DO_NOT_USE), int(DQ.SATURATED), int(DQ.JUMP_DET)
+TFRAME, NFRAMES, GROUPGAP = 10.73677, 8, 2
+
+
+def run(data, gdq=None, *, rn=1.0, gain=1e9, nframes=1, **kw):
+    ny, nx = data.shape[2:]
+    if gdq is None:
+        gdq = np.zeros(data.shape, np.uint8)
+    return detect_jumps(data.astype(np.float32), gdq, np.zeros((ny, nx), np.uint32),
+                        np.full((ny, nx), gain), np.full((ny, nx), rn), nframes=nframes, **kw)
+
+
+def ramp_from_diffs(diffs):
+    """One pixel whose group differences are ``diffs`` (read noise 1 DN => sigma 1)."""
+    return np.concatenate([[0.0], np.cumsum(diffs)]).reshape(1, -1, 1, 1)
+
+
+@pytest.mark.parametrize(("diffs", "flagged_group"), [
+    ([0, 0, 0, 0, 4.5, 0, 0], 5),    # >= 4 differences: 4 sigma
+    ([0, 0, 3.5, 0, 0, 0, 0], None),
+    ([0, 0, 5.5], 3),               # 3 differences (4 groups): 5 sigma
+    ([0, 0, 4.5], None),
+    ([0, 6.5], 2),                  # 2 differences (3 groups): 6 sigma
+    ([0, 5.5], None),
+])
+def test_thresholds_depend_on_number_of_differences(diffs, flagged_group):
+    res = run(ramp_from_diffs(diffs))
+    flagged = np.nonzero(res.groupdq[0, :, 0, 0] & JUMP)[0].tolist()
+    assert flagged == ([] if flagged_group is None else [flagged_group])
+
+
+def test_iterative_search_finds_two_jumps_and_skips_saturated_groups():
+    data = ramp_from_diffs([0, 50, 0, 0, 80, 0, 0, 500])
+    gdq = np.zeros(data.shape, np.uint8)
+    gdq[0, 8, 0, 0] = SAT
+    res = run(data, gdq)
+    assert np.nonzero(res.groupdq[0, :, 0, 0] & JUMP)[0].tolist() == [2, 5]
+    assert res.groupdq[0, 8, 0, 0] == SAT
+    assert res.n_primary == 2
+
+
+def test_neighbours_flagged_only_within_sigma_window():
+    data = np.zeros((1, 6, 7, 7), np.float32)
+    data[0, 3:, 1, 1] += 50.0     # 50 sigma: neighbours flagged
+    data[0, 3:, 5, 5] += 7.0      # 7 sigma: below min_jump_to_flag_neighbors (10)
+    gdq = np.zeros(data.shape, np.uint8)
+    gdq[0, :, 0, 1] = SAT         # a saturated neighbour is left alone
+    res = run(data, gdq)
+    plane = res.groupdq[0, 3] & JUMP
+    expected = np.zeros((7, 7), bool)
+    expected[1, 1] = expected[2, 1] = expected[1, 0] = expected[1, 2] = True
+    expected[5, 5] = True
+    np.testing.assert_array_equal(plane.astype(bool), expected)
+    assert res.groupdq[0, 3, 0, 1] == SAT
+    off = run(data, gdq, flag_4_neighbors=False).groupdq[0, 3] & JUMP
+    assert off.sum() == 2 * JUMP
+
+
+def test_after_jump_flagging():
+    data = ramp_from_diffs([0, 0, 300, 0, 0, 0, 0])
+    res = run(data, after_jump_flag_dn1=100.0, after_jump_flag_n1=2)
+    assert np.nonzero(res.groupdq[0, :, 0, 0] & JUMP)[0].tolist() == [3, 4, 5]
+
+
+def test_bad_gain_flags_pixel_and_short_ramps_are_untouched():
+    data = np.zeros((1, 5, 1, 2), np.float32)
+    data[0, 3:, 0, :] = 100.0
+    res = detect_jumps(data, np.zeros(data.shape, np.uint8), np.zeros((1, 2), np.uint32),
+                       np.array([[0.0, 1e9]]), np.ones((1, 2)), nframes=1,
+                       flag_4_neighbors=False)
+    assert res.pixeldq[0, 0] == DNU | int(DQ.NO_GAIN_VALUE)
+    assert not (res.groupdq[0, :, 0, 0] & JUMP).any() and res.groupdq[0, 3, 0, 1] & JUMP
+    short = run(data[:, :2])
+    assert not short.groupdq.any()
+    with pytest.raises(JumpInputError, match="readnoise"):
+        detect_jumps(data, np.zeros(data.shape, np.uint8), np.zeros((1, 2), np.uint32),
+                     np.ones((1, 2)), np.ones((2, 2)), nframes=1)
+
+
+def simulate_frames(rate, *, ngroups=9, gain=2.0, rn=10.0, seed=0, crs=()):
+    """MEDIUM8 ramps with Poisson + read noise; ``crs`` = (frame, y, x, DN) deposits."""
+    rng = np.random.default_rng(seed)
+    stride = NFRAMES + GROUPGAP
+    out = np.zeros((1, ngroups) + rate.shape)
+    acc = np.zeros(rate.shape)
+    by_frame = {}
+    for f, y, x, dn in crs:
+        by_frame.setdefault(f, []).append((y, x, dn))
+    for f in range((ngroups - 1) * stride + NFRAMES):
+        acc += rng.poisson(rate * gain * TFRAME)
+        for y, x, dn in by_frame.get(f, ()):
+            acc[y, x] += dn * gain
+        g, k = divmod(f, stride)
+        if k < NFRAMES:
+            out[0, g] += acc / gain + rng.normal(0, rn / np.sqrt(2), rate.shape)
+    return (out / NFRAMES).astype(np.float32)
+
+
+def test_detection_and_false_positive_rates():
+    ny, nx, rate, gain, rn = 120, 120, 1.0, 2.0, 10.0
+    rng = np.random.default_rng(42)
+    stride = NFRAMES + GROUPGAP
+    sigma = np.sqrt(rate * TFRAME * stride / gain + rn**2 / NFRAMES)   # group difference
+    # CRs on a sparse grid (isolated), deposited during a read window, > 10 sigma
+    ys, xs = np.meshgrid(np.arange(3, ny - 3, 6), np.arange(3, nx - 3, 6), indexing="ij")
+    ys, xs = ys.ravel(), xs.ravel()
+    groups = rng.integers(1, 9, ys.size)
+    frames = groups * stride - GROUPGAP - rng.integers(0, GROUPGAP + 1, ys.size)
+    amps = rng.uniform(10.5, 100, ys.size) * sigma
+    crs = list(zip(frames, ys, xs, amps))
+    data = simulate_frames(np.full((ny, nx), rate), gain=gain, rn=rn, seed=7, crs=crs)
+    res = detect_jumps(data, np.zeros(data.shape, np.uint8), np.zeros((ny, nx), np.uint32),
+                       np.full((ny, nx), gain), np.full((ny, nx), rn), nframes=NFRAMES)
+    jumps = res.groupdq[0] & JUMP
+    hit = jumps[groups, ys, xs] > 0
+    assert hit.mean() >= 0.95
+    # event-free pixels: not a CR pixel nor one of its 4 neighbours
+    near = np.zeros((ny, nx), bool)
+    for dy, dx in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
+        near[ys + dy, xs + dx] = True
+    false = jumps.any(axis=0) & ~near
+    assert false.sum() / (~near).sum() <= 0.005

@@ -1,0 +1,115 @@
+"""`webbcal run`: option parsing, products, exit codes (toy stage + detector1 on `tiny`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+PIPE_TESTS = Path(__file__).resolve().parents[1] / "pipelines"
+if str(PIPE_TESTS) not in sys.path:  # shared helpers (tests run with --import-mode=importlib)
+    sys.path.insert(0, str(PIPE_TESTS))
+
+from _toy import ToyPipeline, history_settings, write_input  # noqa: E402
+from _world import tiny_world_or_skip  # noqa: E402
+
+from webbcal import pipelines  # noqa: E402
+from webbcal.cli import main  # noqa: E402
+
+
+@pytest.fixture
+def toy_stage(monkeypatch):
+    real = pipelines.pipeline_class
+    monkeypatch.setattr(pipelines, "pipeline_class",
+                        lambda stage: ToyPipeline if stage == "toy" else real(stage))
+
+
+def test_step_options_and_config_reach_the_product(tmp_path, toy_stage, capsys):
+    src = write_input(tmp_path / "x_rate.fits", value=1.0)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[steps.add]\nvalue = 2.0\n[steps.scale]\nfactor = 10.0\nmode = 'fancy'\n")
+    out = tmp_path / "out"
+    rc = main(["run", "toy", str(src), "--output-dir", str(out), "--config", str(cfg),
+               "--steps.scale.factor", "3", "--steps.fail.explode=false"])
+    assert rc == 0
+    product = out / "x_toy.fits"
+    np.testing.assert_array_equal(fits.getdata(product, "SCI"), 9.0)   # (1 + 2) * 3
+    header = fits.getheader(product)
+    assert "factor=3.0" in history_settings(header, "scale")
+    assert "mode='fancy'" in history_settings(header, "scale")
+    assert str(product) in capsys.readouterr().out
+
+
+def test_existing_product_skipped_unless_overwrite(tmp_path, toy_stage, capsys):
+    src = write_input(tmp_path / "y_rate.fits", value=1.0)
+    assert main(["run", "toy", str(src)]) == 0
+    assert main(["run", "toy", str(src), "--steps.add.value", "0"]) == 0
+    assert "skipped" in capsys.readouterr().out
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "y_toy.fits", "SCI"), 4.0)
+    assert main(["run", "toy", str(src), "--steps.add.value", "0", "--overwrite"]) == 0
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "y_toy.fits", "SCI"), 2.0)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--steps.nostep.x", "1"], ["--steps.scale.nope", "1"], ["--steps.fail.explode", "perhaps"],
+    ["--steps.scale", "1"],
+])
+def test_bad_options_exit_2_and_write_nothing(tmp_path, toy_stage, argv, capsys):
+    src = write_input(tmp_path / "z_rate.fits")
+    assert main(["run", "toy", str(src), *argv]) == 2
+    assert not (tmp_path / "z_toy.fits").exists()
+    assert "error" in capsys.readouterr().err
+
+
+def test_unknown_stage_exits_2(tmp_path):
+    assert main(["run", "detector9", str(tmp_path / "a_uncal.fits")]) == 2
+
+
+def test_exit_codes_with_failing_files(tmp_path, toy_stage):
+    good = write_input(tmp_path / "good_rate.fits")
+    missing = tmp_path / "missing_rate.fits"
+    # all bad -> 2
+    assert main(["run", "toy", str(missing)]) == 2
+    # some bad, others processed -> 1
+    assert main(["run", "toy", str(missing), str(good)]) == 1
+    assert (tmp_path / "good_toy.fits").exists()
+
+
+def test_step_failure_exits_2_and_writes_nothing(tmp_path, toy_stage):
+    src = write_input(tmp_path / "w_rate.fits")
+    assert main(["run", "toy", str(src), "--steps.fail.explode", "true"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w_rate.fits"]
+
+
+# --- the real stage on the simulator's `tiny` preset ------------------------------
+
+def test_detector1_cli_on_tiny(tmp_path_factory, tmp_path, capsys):
+    world = tiny_world_or_skip(tmp_path_factory)
+    uncal = world.uncal_files[0]
+    with world.crds_env():
+        rc = main(["run", "detector1", str(uncal), "--output-dir", str(tmp_path),
+                   "--steps.jump.rejection_threshold", "5",
+                   "--steps.jump.expand_large_events", "false"])
+    assert rc == 0
+    stem = uncal.name.replace("_uncal.fits", "")
+    rate, rateints = tmp_path / f"{stem}_rate.fits", tmp_path / f"{stem}_rateints.fits"
+    assert rate.exists() and rateints.exists()
+    header = fits.getheader(rate)
+    jump = history_settings(header, "jump")
+    assert "rejection_threshold=5.0" in jump and "expand_large_events=False" in jump
+    assert header["S_RAMP"] == "COMPLETE" and header["CAL_VER"]
+    assert str(rate) in capsys.readouterr().out
+
+
+def test_detector1_cli_truncated_file_exits_2(tmp_path_factory, tmp_path):
+    world = tiny_world_or_skip(tmp_path_factory)
+    data = world.uncal_files[0].read_bytes()
+    bad = tmp_path / "jw_trunc_nrca1_uncal.fits"
+    bad.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    with world.crds_env():
+        assert main(["run", "detector1", str(bad), "--output-dir", str(out)]) == 2
+    assert not out.exists() or list(out.iterdir()) == []

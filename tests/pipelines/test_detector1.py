@@ -1,0 +1,127 @@
+"""detector1 on the simulator's `tiny` preset: accuracy vs truth, provenance, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from webbcal.datamodels import DQ, FormatError, read_uncal
+from webbcal.errors import WebbcalError
+from webbcal.pipelines.validation import load_true_rate, rate_zscores
+
+detector1 = pytest.importorskip("webbcal.pipelines.detector1",
+                                reason="detector1 steps not all available yet")
+DETECTOR1_STEPS = detector1.DETECTOR1_STEPS
+
+
+def test_public_import_and_step_order():
+    from webbcal import Detector1Pipeline
+
+    assert [n for n, _ in Detector1Pipeline.step_list] == list(DETECTOR1_STEPS)
+    assert DETECTOR1_STEPS == ("dq_init", "saturation", "superbias", "refpix", "linearity",
+                               "dark_current", "jump", "ramp_fit", "gain_scale")
+
+
+def test_products_and_provenance(tiny_world, tiny_rate):
+    pipe, result = tiny_rate
+    names = sorted(p.name for p in pipe.output_paths)
+    stem = tiny_world.uncal_files[0].name.replace("_uncal.fits", "")
+    assert names == [f"{stem}_rate.fits", f"{stem}_rateints.fits"]
+    header = fits.getheader(pipe.output_paths[0])
+    for key in ("S_DQINIT", "S_SATURA", "S_SUPERB", "S_REFPIX", "S_LINEAR", "S_DARK",
+                "S_JUMP", "S_RAMP"):
+        assert header.get(key) == "COMPLETE", key
+    for key in ("R_MASK", "R_SATURA", "R_SUPERB", "R_LINEAR", "R_DARK", "R_GAIN", "R_READNO"):
+        assert header.get(key, "N/A").startswith("crds://"), key
+    assert header["CRDS_CTX"] == str(tiny_world.world.context)
+    assert set(DETECTOR1_STEPS) <= set(pipe.timings)
+    with fits.open(pipe.output_paths[1]) as hdul:
+        assert hdul["SCI"].data.shape == (1, *result.data.shape)
+
+
+def test_rate_matches_truth(tiny_world, tiny_rate):
+    pipe, result = tiny_rate
+    truth = load_true_rate(tiny_world.world, pipe.output_paths[0])
+    assert truth is not None
+    zs = rate_zscores(result, truth)
+    assert zs.z.size > 0.5 * result.data.size  # most pixels are unflagged
+    assert abs(zs.median) < 0.05, zs.median
+    assert 0.95 <= zs.std <= 1.10, zs.std
+
+
+def test_saturating_pixels_keep_their_rate(tiny_world, tiny_rate):
+    """Pixels that saturate at group >= 3 (1-based) return rates within 2 % of truth."""
+    pipe, result = tiny_rate
+    from webbcal.pipelines.detector1 import Detector1Pipeline
+
+    with tiny_world.crds_env():
+        ramp = Detector1Pipeline(steps={"ramp_fit": {"skip": True},
+                                        "gain_scale": {"skip": True}},
+                                 save_results=False).run(tiny_world.uncal_files[0])
+    sat = (ramp.groupdq[0] & DQ.SATURATED) != 0
+    first_sat = np.where(sat.any(axis=0), sat.argmax(axis=0), -1)
+    jumps = ((ramp.groupdq[0] & DQ.JUMP_DET) != 0).any(axis=0)
+    pick = (first_sat >= 2) & ~jumps & ((result.dq & DQ.DO_NOT_USE) == 0)
+    if pick.sum() < 3:
+        pytest.skip(f"only {pick.sum()} pixels saturate at group >= 3 in tiny")
+    truth = load_true_rate(tiny_world.world, pipe.output_paths[0])
+    ratio = result.data[pick] / truth[pick]
+    assert np.all(np.abs(ratio - 1) < 0.02), (pick.sum(), ratio.min(), ratio.max())
+
+
+def _run_fails(tiny_world, uncal, out, **kw):
+    from webbcal.pipelines.detector1 import Detector1Pipeline
+
+    with tiny_world.crds_env(), pytest.raises(WebbcalError) as err:
+        Detector1Pipeline(output_dir=out, **kw).run(uncal)
+    assert not out.exists() or list(out.iterdir()) == []
+    return str(err.value)
+
+
+def test_groups_out_of_order(tiny_world, tmp_path):
+    model = read_uncal(tiny_world.uncal_files[0])
+    order = np.arange(model.data.shape[1])
+    order[[1, 2]] = order[[2, 1]]
+    model.data = np.ascontiguousarray(model.data[:, order])
+    model.group = model.group[order]  # one integration: rows are the groups
+    bad = tmp_path / "jw_swapped_nrca1_uncal.fits"
+    model.write(bad)
+    msg = _run_fails(tiny_world, bad, tmp_path / "out")
+    assert "jw_swapped_nrca1_uncal.fits" in msg and "out of order" in msg
+
+
+def test_truncated_uncal(tiny_world, tmp_path):
+    data = tiny_world.uncal_files[0].read_bytes()
+    bad = tmp_path / "jw_trunc_nrca1_uncal.fits"
+    bad.write_bytes(data[: len(data) * 2 // 3])
+    msg = _run_fails(tiny_world, bad, tmp_path / "out")
+    assert "jw_trunc_nrca1_uncal.fits" in msg
+
+
+def test_shape_mismatch_between_header_and_data(tiny_world, tmp_path):
+    model = read_uncal(tiny_world.uncal_files[0])
+    model.header["NGROUPS"] = model.data.shape[1] + 1
+    bad = tmp_path / "jw_ngroups_nrca1_uncal.fits"
+    model.write(bad)
+    msg = _run_fails(tiny_world, bad, tmp_path / "out")
+    assert "jw_ngroups_nrca1_uncal.fits" in msg and "NGROUPS" in msg
+
+
+def test_reference_of_wrong_subarray(tiny_world, tmp_path):
+    from webbcal.references import SuperbiasRef, get_references
+
+    uncal = tiny_world.uncal_files[0]
+    with tiny_world.crds_env():
+        path = get_references(read_uncal(uncal).exposure, ["superbias"])["superbias"]
+    ref = SuperbiasRef.read(path)
+    ny, nx = ref.data.shape
+    small = SuperbiasRef.read(path)
+    small.data, small.err, small.dq = (a[: ny // 2, : nx // 2].copy()
+                                       for a in (ref.data, ref.err, ref.dq))
+    small.header["SUBSIZE1"], small.header["SUBSIZE2"] = nx // 2, ny // 2
+    small.header["SUBARRAY"] = "GENERIC"
+    wrong = tmp_path / "small_superbias.fits"
+    small.write(wrong)
+    msg = _run_fails(tiny_world, uncal, tmp_path / "out", references={"superbias": wrong})
+    assert "small_superbias.fits" in msg or "superbias" in msg.lower()
