@@ -56,10 +56,12 @@ class Detector:
 # - gains: mean NIRCam gains used by Mirage 2.5 (mirage/utils/constants.py,
 #   MEAN_GAIN_VALUES: 2.05 e⁻/DN short-wave, 1.82 e⁻/DN long-wave), the values its
 #   June-2021 zero points (data/NIRCam_zeropoints.list) were computed with.
-# - read noise and dark current: JWST User Documentation, "NIRCam Detector Performance"
-#   (CDS noise ≈ 13–14 e⁻ short-wave, ≈ 11–12 e⁻ long-wave; dark current ≈ 0.002 e⁻/s
-#   short-wave, ≈ 0.03 e⁻/s long-wave), rounded and converted to DN with the gains
-#   above. Approximate: real per-pixel values come from CRDS references.
+# - read noise and dark current: approximate nominal values of the order the JWST User
+#   Documentation ("NIRCam Detector Performance") quotes (CDS noise ~13 e⁻ short-wave,
+#   ~11 e⁻ long-wave; dark current ~0.002 e⁻/s short-wave, ~0.03 e⁻/s long-wave),
+#   converted to DN with the gains above. The per-detector flight table could not be
+#   consulted offline, so treat these as simulator defaults; real per-pixel values come
+#   from the CRDS READNOISE/DARK references.
 _SW_GAIN, _LW_GAIN = 2.05, 1.82
 _TABLE = (
     # name, module, channel, scale ("), gain, CDS noise (DN), dark (e-/s), SCA

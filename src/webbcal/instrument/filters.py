@@ -151,46 +151,23 @@ def filter_info(filter: str, pupil: str = "CLEAR", detector: str | None = None
 
 
 class _Filters(dict):
-    """(filter, pupil) → detector-averaged `FilterInfo`, built on first access."""
+    """dict keyed by (filter, pupil); a bare filter name means pupil CLEAR."""
 
-    def _fill(self):
-        if not dict.__len__(self):
-            for filt, pup in sorted({(f, p) for f, p, _ in _rows()}):
-                dict.__setitem__(self, (filt, pup), _info(filt, pup, None))
+    @staticmethod
+    def _key(key):
+        return (key.upper(), "CLEAR") if isinstance(key, str) else key
 
     def __getitem__(self, key):
-        self._fill()
-        if isinstance(key, str):
-            key = (key.upper(), "CLEAR")
-        return dict.__getitem__(self, key)
-
-    def __iter__(self):
-        self._fill()
-        return dict.__iter__(self)
-
-    def __len__(self):
-        self._fill()
-        return dict.__len__(self)
+        return dict.__getitem__(self, self._key(key))
 
     def __contains__(self, key):
-        self._fill()
-        if isinstance(key, str):
-            key = (key.upper(), "CLEAR")
-        return dict.__contains__(self, key)
+        return dict.__contains__(self, self._key(key))
 
-    def keys(self):
-        self._fill()
-        return dict.keys(self)
-
-    def items(self):
-        self._fill()
-        return dict.items(self)
-
-    def values(self):
-        self._fill()
-        return dict.values(self)
+    def get(self, key, default=None):
+        return dict.get(self, self._key(key), default)
 
 
-FILTERS: dict[tuple[str, str], FilterInfo] = _Filters()
+FILTERS: dict[tuple[str, str], FilterInfo] = _Filters(
+    ((filt, pup), _info(filt, pup, None)) for filt, pup in sorted({(f, p) for f, p, _ in _rows()}))
 """All (filter, pupil) combinations of the shipped table → detector-averaged
 `FilterInfo`; ``FILTERS['F200W']`` is shorthand for ``FILTERS['F200W', 'CLEAR']``."""
