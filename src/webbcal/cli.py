@@ -21,6 +21,8 @@ COMMANDS = {
     "simulate": "write a simulated NIRCam observation (raw ramps, CRDS cache, truth)",
     "run": "run a stage (detector1, image2, image3) on files or an association",
     "info": "describe a JWST product file",
+    "validate": "compare products with the simulator's truth (metrics table)",
+    "report": "rebuild the HTML report (quick-look PNGs, figures) from products on disk",
 }
 
 EPILOG = """examples:
