@@ -26,6 +26,13 @@ def dask_client():
     pytest.importorskip("distributed")
     from webbcal.parallel import start_client
 
+    # Worker processes must be able to import this test package: functions defined in
+    # tests are pickled by reference as ``tests.parallel.…`` under importlib mode, and
+    # spawned workers start with a copy of this process's sys.path.
+    repo = str(Path(__file__).resolve().parents[2])
+    if repo not in sys.path:
+        sys.path.append(repo)
+
     client = start_client(workers=2, threads_per_process=1)
     yield client
     cluster = client.cluster

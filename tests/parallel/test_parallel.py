@@ -36,9 +36,7 @@ def toy_stage(path: Path, *, output_dir: str, scale: float = 1.0) -> list[Path]:
 @pytest.fixture(scope="module")
 def toy_inputs(tmp_path_factory):
     """4 small uncal-like files plus one that is not a ramp."""
-    import cloudpickle
-
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    # Workers import this module by reference (conftest puts the repo on their sys.path).
     root = tmp_path_factory.mktemp("toy")
     rng = np.random.default_rng(3)
     paths = []

@@ -82,4 +82,5 @@ def history_settings(header, step):
     """The parameter string recorded for ``step`` in a header's HISTORY cards."""
     text = "".join(str(h) for h in header.get("HISTORY", []))
     start = text.index(f"webbcal {step} ")
-    return text[start:start + 200]
+    end = text.find("webbcal ", start + 8)
+    return text[start:end if end > 0 else None]

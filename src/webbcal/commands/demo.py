@@ -62,7 +62,10 @@ def main(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         pipe = cls(output_dir=out / "image3")
         for asn in world.associations:
-            pipe.run(asn)
+            # members are the image2 products: the association goes beside them
+            local = out / "image2" / Path(asn).name
+            local.write_bytes(Path(asn).read_bytes())
+            pipe.run(local)
             products.setdefault("image3", []).extend(pipe.output_paths)
         timings.append(("image3", time.perf_counter() - t,
                         f"{len(world.associations)} associations"))

@@ -131,6 +131,6 @@ def main(args: argparse.Namespace) -> int:
         return 0
     print("failures:", file=sys.stderr)
     for path, reason, _ in failures:
-        print(f"  {path}: {reason}", file=sys.stderr)
+        print(f"  {reason}" if str(path) in reason else f"  {path}: {reason}", file=sys.stderr)
     all_bad_input = len(failures) == len(files) and all(bad for _, _, bad in failures)
     return 2 if all_bad_input else 1

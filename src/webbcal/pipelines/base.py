@@ -153,7 +153,8 @@ class Pipeline:
     def run(self, input: Any) -> Any:  # noqa: A002 - the official API's name
         """Run every step on a path or a model; write and return the product.
 
-        Nothing is written unless every step succeeded, and each file appears
+        A model given in memory is modified in place (pass ``model.copy()`` to keep
+        it). Nothing is written unless every step succeeded, and each file appears
         atomically (temporary name, then rename).
         """
         t_start = time.perf_counter()
@@ -165,8 +166,8 @@ class Pipeline:
         else:
             model = input
         self.timings["read"] = time.perf_counter() - t_start
-        source_name = path.name if path is not None else (getattr(model, "filename", None)
-                                                           or "webbcal")
+        source_name = path.name if path is not None else Path(
+            str(getattr(model, "filename", None) or "webbcal")).name
         self.validate_input(model, path)
         stem = product_stem(source_name)
         out_dir = self._output_folder(path)
@@ -175,6 +176,8 @@ class Pipeline:
             model = step.run(model)
             dt = time.perf_counter() - t0
             status = "SKIPPED" if step.params.skip else "COMPLETE"
+            if step.status_keyword and hasattr(model, "header"):
+                status = str(model.header.get(step.status_keyword, status))
             self.timings[step_name] = dt
             self.step_timings.append(StepTiming(step_name, dt, status))
             log.info("%s: %-13s %-8s %7.3f s", self.name, step_name, status, dt)
@@ -215,10 +218,10 @@ class Pipeline:
         env = os.environ.get("CRDS_CONTEXT")
         if env:
             return env
-        try:
-            from webbcal.references import current_context  # type: ignore[attr-defined]
+        try:  # the offline cache's own context (what get_references falls back to)
+            from webbcal.references._select import _cache_context
 
-            return str(current_context())
+            return str(_cache_context(os.environ.get("CRDS_PATH")) or "N/A")
         except Exception:  # noqa: BLE001 - provenance only
             return "N/A"
 

@@ -32,7 +32,7 @@ def _uniform(state):
     return ((_next_u64(state) >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True, error_model="numpy", fastmath=True)
+@njit(cache=True, inline="always", error_model="numpy", fastmath=True)
 def _normal(state, cache):
     """Standard normal deviate (Box-Muller; the pair's second value kept in ``cache``)."""
     if cache[0] != 0.0:
@@ -46,7 +46,7 @@ def _normal(state, cache):
     return r * math.cos(2.0 * math.pi * u2)
 
 
-@njit(cache=True, error_model="numpy", fastmath=True)
+@njit(cache=True, inline="always", error_model="numpy", fastmath=True)
 def _poisson(state, lam):
     """Exact Poisson deviate: multiplication method below 12, PTRS (Hoermann 1993) above."""
     if lam <= 0.0:
@@ -80,19 +80,20 @@ def _poisson(state, lam):
             return k
 
 
-@njit(cache=True, error_model="numpy", fastmath=True)
+@njit(cache=True, inline="always", error_model="numpy", fastmath=True)
 def _group_photons(state, cache, lam, nframes):
     """Photon electrons seen by one group average from the frames inside the group.
 
     ``lam`` electrons arrive per frame interval; an arrival in interval ``j`` (0-based,
     interval ``j`` ends at the group's frame ``j``) is seen by ``nframes - j`` of the
     ``nframes`` averaged frames.  Returns ``(total arrivals, weighted sum / nframes)``.
-    Exact for fewer than 64 arrivals, Gaussian (exact mean and variance) above.
+    Exact for fewer than 8 arrivals; above, the weighted sum given the count is drawn
+    from a Gaussian with its exact mean and variance (the count itself stays Poisson).
     """
     n = _poisson(state, lam * nframes)
     if nframes == 1:
         return n, n
-    if n < 64.0:
+    if n < 8.0:
         w = 0.0
         for _ in range(int(n)):
             j = int(_uniform(state) * nframes)

@@ -148,7 +148,7 @@ def simulate_exposure(p, det, filt, di, sim, scene, *, header_pointing, true_poi
                          dark_dn_s=sim.dark_e_s / sim.gain, superbias_dn=sim.superbias,
                          linearity_coeffs=sim.linearity, saturation_dn=sim.saturation,
                          amp_offset_dn=30.0, even_odd_dn=3.0, bias_drift_dn=1.0,
-                         one_over_f_dn=2.0, one_over_f_amp_dn=0.5, cr_rate=p.cr_rate,
+                         one_over_f_dn=1.0, one_over_f_amp_dn=0.3, cr_rate=p.cr_rate,
                          snowball_rate=p.snowball_rate, substrt=ro["substrt"],
                          noutputs=ro["noutputs"], rng=[seed, di, info.sca_id])
     base = exposure_name(di, det)
@@ -233,16 +233,16 @@ def write_truth_tables(out, truth, p, scene, exposures, errs, rng, sims):
         rows["exposure"].append(np.full(len(src), e["name"]))
         rows["x"].append(e["x"])
         rows["y"].append(e["y"])
-    Table({k: np.concatenate(v) for k, v in rows.items()}).write(truth / "positions.ecsv",
+    Table({k: np.concatenate(v) for k, v in rows.items()}).write(truth / "positions.fits",
                                                                  overwrite=True)
     for e in exposures:
         rt = e["ramp_truth"]
-        Table(rt.cosmic_rays).write(truth / f"{e['name']}_cosmic_rays.ecsv", overwrite=True)
+        Table(rt.cosmic_rays).write(truth / f"{e['name']}_cosmic_rays.fits", overwrite=True)
         Table(rt.snowballs).write(truth / f"{e['name']}_snowballs.ecsv", overwrite=True)
     for det, sim in sims.items():
         yy, xx = np.nonzero((sim.mask != 0) & ((sim.mask & np.uint32(2**31)) == 0))
         Table({"x": xx, "y": yy, "dq": sim.mask[yy, xx]}).write(
-            truth / f"{det.lower()}_bad_pixels.ecsv", overwrite=True)
+            truth / f"{det.lower()}_bad_pixels.fits", overwrite=True)
     Table({"dither": np.arange(len(errs)) + 1, "dra_arcsec": errs[:, 0],
            "ddec_arcsec": errs[:, 1]}).write(truth / "pointing_errors.ecsv", overwrite=True)
 

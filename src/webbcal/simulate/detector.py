@@ -139,20 +139,22 @@ def make_detector(name, *, filters, seed=0, substrt=(1, 1), shape=(FULL, FULL),
     ny, nx = shape
     ref = reference_pixel_mask(shape, substrt)
     gain = (det.gain_e_per_dn * (1 + large_scale_field(shape, substrt, rng, amplitude=0.02))
-            * (1 + 0.005 * rng.standard_normal(shape))).astype(np.float32)
-    readnoise = (det.readnoise_dn * np.exp(0.08 * rng.standard_normal(shape))).astype(np.float32)
+            * (1 + 0.005 * rng.standard_normal(shape, dtype=np.float32))).astype(np.float32)
+    readnoise = (det.readnoise_dn * np.exp(0.08 * rng.standard_normal(shape, dtype=np.float32))).astype(np.float32)
     xf = np.arange(nx) + substrt[0] - 1
     amp_level = rng.normal(0, 300.0, 4)[np.clip(xf // 512, 0, 3)]
     col = rng.normal(0, 40.0, FULL)[xf]
     superbias = (12000.0 + amp_level[None, :] + col[None, :]
-                 + rng.normal(0, 15.0, shape)).astype(np.float32)
-    dark = (det.dark_e_per_s * rng.lognormal(0.0, 0.3, shape)).astype(np.float32)
+                 + 15.0 * rng.standard_normal(shape, dtype=np.float32)).astype(np.float32)
+    dark = (det.dark_e_per_s * np.exp(0.3 * rng.standard_normal(shape, dtype=np.float32))).astype(np.float32)
     mask = np.zeros(shape, np.uint32)
-    mask[ref] = np.uint32(DQ.REFERENCE_PIXEL | DQ.DO_NOT_USE)
+    # Official NIRCam masks flag the border REFERENCE_PIXEL only: refpix leaves out
+    # DO_NOT_USE pixels, so flagging them here would switch the correction off.
+    mask[ref] = np.uint32(DQ.REFERENCE_PIXEL)
     light = ~ref
 
     def pick(frac):
-        sel = (rng.random(shape) < frac * bad_fraction) & light & (mask == 0)
+        sel = (rng.random(shape, dtype=np.float32) < frac * bad_fraction) & light & (mask == 0)
         return sel
 
     hot = pick(1e-3)
@@ -169,14 +171,14 @@ def make_detector(name, *, filters, seed=0, substrt=(1, 1), shape=(FULL, FULL),
 
     lin = np.zeros((4, ny, nx), np.float32)
     lin[1] = 1.0
-    lin[2] = 1.0e-6 * (1 + 0.1 * rng.standard_normal(shape))
-    lin[3] = 3.0e-12 * (1 + 0.1 * rng.standard_normal(shape))
-    fullwell_dn = 40000.0 * (1 + 0.03 * rng.standard_normal(shape))
+    lin[2] = 1.0e-6 * (1 + 0.1 * rng.standard_normal(shape, dtype=np.float32))
+    lin[3] = 3.0e-12 * (1 + 0.1 * rng.standard_normal(shape, dtype=np.float32))
+    fullwell_dn = 40000.0 * (1 + 0.03 * rng.standard_normal(shape, dtype=np.float32))
     saturation = (superbias + fullwell_dn).astype(np.float32)
     capped = pick(1e-4)  # full well beyond the A/D range: saturate at 65535
     saturation[capped] = 65535.0
 
-    pix = 1 + 0.02 * rng.standard_normal(shape)
+    pix = 1 + 0.02 * rng.standard_normal(shape, dtype=np.float32)
     lowqe_val = rng.uniform(0.3, 0.6, lowqe.sum())
     qe = {}
     for f in sorted(set(filters)):
@@ -204,7 +206,7 @@ def dark_planes(det: SimDetector, *, tframe, nframes, groupgap, ngroups, per_fra
         t = (np.arange(n) + 1.0) * tframe
     else:
         t = (np.arange(ngroups) * (nframes + groupgap) + (nframes + 1) / 2.0) * tframe
-    return (t[:, None, None] * rate_dn[None]).astype(np.float32)
+    return t.astype(np.float32)[:, None, None] * rate_dn.astype(np.float32)[None]
 
 
 def make_references(det: SimDetector, *, filters, subarray, readout, photmjsr,
@@ -256,7 +258,7 @@ def make_references(det: SimDetector, *, filters, subarray, readout, photmjsr,
                                     dq=np.zeros(det.shape, np.uint32), header=hdr()),
     }
     planes = dark_planes(det, per_frame=per_frame_dark, **readout)
-    refs["dark"] = DarkRef(data=planes, err=np.zeros_like(planes),
+    refs["dark"] = DarkRef(data=planes, err=None,
                            dq=(det.mask & np.uint32(DQ.HOT | DQ.WARM)).astype(np.uint32),
                            header=hdr(NINTS=1))
     refs["distortion"] = DistortionRef(

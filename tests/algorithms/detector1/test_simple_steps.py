@@ -54,6 +54,7 @@ def test_linearity_recovers_linear_ramp_and_respects_flags():
     c = np.zeros((4, ny, nx), np.float32)
     c[1], c[2], c[3] = 1.0, 2e-6, 1.5e-11
     c[:, 0, 1] = np.nan                      # NaN coefficient → NO_LIN_CORR, untouched
+    c[1, 2, 0] = 0.0                         # zero linear term → NO_LIN_CORR, untouched
     lin_dq = np.zeros((ny, nx), np.uint32)
     lin_dq[0, 2] = NOLIN                     # flagged in the reference → untouched
     true = np.linspace(0, 25000, ng)[None, :, None, None] * np.ones((1, ng, ny, nx))
@@ -67,15 +68,18 @@ def test_linearity_recovers_linear_ramp_and_respects_flags():
     gdq[0, 4:, 2, 3] = SAT                   # saturated groups are left alone
     pdq = np.zeros((ny, nx), np.uint32)
     res = correct_linearity(data, gdq, pdq, c, lin_dq, saturated=SAT, no_lin_corr=NOLIN)
-    assert res.n_no_lin_corr == 2
-    assert pdq[0, 1] == NOLIN and pdq[0, 2] == NOLIN and pdq.sum() == 2 * NOLIN
+    assert res.n_no_lin_corr == 3
+    assert pdq[0, 1] == pdq[0, 2] == pdq[2, 0] == NOLIN and pdq.sum() == 3 * NOLIN
     good = np.ones((ny, nx), bool)
-    good[0, 1] = good[0, 2] = False
+    good[0, 1] = good[0, 2] = good[2, 0] = False
     np.testing.assert_allclose(data[0, :4][:, good], true[0, :4][:, good], rtol=1e-4, atol=1e-2)
     assert np.abs(data[0, :4, 2, 3] - true[0, :4, 2, 3]).max() < 0.05
     np.testing.assert_array_equal(data[0, 4:, 2, 3], before[0, 4:, 2, 3])
     np.testing.assert_array_equal(data[..., 0, 1], before[..., 0, 1])
     np.testing.assert_array_equal(data[..., 0, 2], before[..., 0, 2])
+    np.testing.assert_array_equal(data[..., 2, 0], before[..., 2, 0])
+    good[2, 3] = False                       # all groups of the other pixels are corrected
+    np.testing.assert_allclose(data[0][:, good], true[0][:, good], rtol=1e-4, atol=1e-2)
     # the correction is real: distorted values differ from truth by > 1 %
     assert abs(before[0, -1, 1, 1] / true[0, -1, 1, 1] - 1) > 0.01
 

@@ -24,7 +24,7 @@ from webbcal.instrument import DetectorGeometry
 RA0, DEC0, ROLL0 = 53.16, -27.78, 20.0
 WINDOW = 224
 DETECTORS = {"NRCA1": (120.576793, -527.501431), "NRCA2": (119.740061, -459.78426)}
-DITHERS = [(0.0, 0.0), (2.9, 1.1), (1.3, -2.7), (-2.2, 1.9)]  # arcsec on the sky
+DITHERS = [(0.0, 0.0), (1.0, 0.4), (0.5, -0.9), (-0.8, 0.7)]  # arcsec on the sky
 SKY_LEVELS = [0.30, 0.33, 0.28, 0.31]
 SKY_VAR_POISSON = 0.015**2
 RNOISE = 0.012
@@ -65,22 +65,24 @@ def _solid_angle(geom, shape):
     return a
 
 
-def _header(det, substrt, pointing, name):
+def _header(det, substrt, pointing, name, window=WINDOW):
     info = ExposureInfo(instrument="NIRCAM", detector=det, module="A", channel="SHORT",
                         filter=FILTER, pupil="CLEAR", exp_type="NRC_IMAGE",
                         readpatt="MEDIUM8", nframes=8, groupgap=2, ngroups=9, nints=1,
                         tframe=10.73677, tgroup=107.3677, subarray="SUBWIN",
-                        substrt1=substrt[0], substrt2=substrt[1], subsize1=WINDOW,
-                        subsize2=WINDOW, pointing=pointing)
+                        substrt1=substrt[0], substrt2=substrt[1], subsize1=window,
+                        subsize2=window, pointing=pointing)
     primary, sci = info.to_headers()
     primary["FILENAME"] = name
     sci["BUNIT"] = "MJy/sr"
     return primary, sci
 
 
-def make_scene(*, n_exposures=4, detectors=("NRCA1",), n_stars=120, seed=1,
-               pointing_error=0.25, roll_error=0.003, cr_fraction=0.002,
-               with_cr=True) -> Scene:
+def make_scene(*, n_exposures=4, detectors=("NRCA1",), n_stars=160, seed=1,
+               pointing_error=0.25, roll_error=0.003, cr_fraction=0.0015,
+               with_cr=True, window: int = WINDOW) -> Scene:
+    """Simulate the scene (see module docstring); ``window`` = detector window size."""
+    WINDOW = int(window)  # noqa: N806 - local override of the module default
     rng = np.random.default_rng(seed)
     cr_rng = np.random.default_rng(seed + 1000)  # CRs never change the rest of the scene
     fwhm_pix = psf_fwhm(FILTER) / 0.0311
@@ -96,6 +98,7 @@ def make_scene(*, n_exposures=4, detectors=("NRCA1",), n_stars=120, seed=1,
         true.append((rt, dt, ROLL0 + rng.normal(0, roll_error)))
     v2c, v3c = DETECTORS[detectors[0]]
     substrt = (1 + 1024 - WINDOW // 2, 1 + 1024 - WINDOW // 2)
+    n_stars = int(n_stars * (WINDOW + 200) ** 2 / (224 + 200) ** 2)
     # stars spread over the union of the first detector's windows
     g0 = DetectorGeometry(detectors[0], _pointing(*nominal[0], v2c, v3c), substrt=substrt,
                           shape=(WINDOW, WINDOW))
@@ -154,7 +157,7 @@ def make_scene(*, n_exposures=4, detectors=("NRCA1",), n_stars=120, seed=1,
                 data[iy[two], ix[two] + 1] += 0.5 * amp[two]
                 cr[iy[two], ix[two] + 1] = True
             name = f"jw01345001001_02101_{e + 1:05d}_{det.lower()}_cal.fits"
-            primary, scih = _header(det, substrt, p_nom, name)
+            primary, scih = _header(det, substrt, p_nom, name, WINDOW)
             primary["EFFEXPTM"] = 1000.0
             scih["PIXAR_SR"] = float(np.median(omega))
             m = ImageModel(data=data.astype(np.float32), err=err.astype(np.float32),

@@ -44,9 +44,10 @@ def _run(scene, folder, *, catalog=True):
     from webbcal.pipelines.image3 import Image3Pipeline
 
     paths, asn, ref = write_scene(scene, folder)
-    steps = {"tweakreg": {"abs_refcat": str(ref)}}
+    steps = {"tweakreg": {"abs_refcat": str(ref)},
+             "source_catalog": {"psf_model": "gaussian"}}  # the scene's PSF is Gaussian
     if not catalog:
-        steps["source_catalog"] = {"skip": True}
+        steps["source_catalog"]["skip"] = True
     pipe = Image3Pipeline(steps=steps)
     lib = pipe.run(asn)
     return Run(scene, lib, pipe, folder, asn, paths)

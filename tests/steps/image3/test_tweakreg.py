@@ -112,3 +112,22 @@ def test_exposure_groups_move_together():
         e1 = np.array([(m1.nodes.ra - r1).mean(), (m1.nodes.dec - d1).mean()])
         rel.append(np.hypot(*(e1 - e0)) * 3.6e6)
     assert max(rel) < 5  # mas
+
+
+def test_gwcs_is_updated_with_the_corrected_pointing():
+    """An image2-style gwcs rebuilt from the corrected pointing applies the correction."""
+    from webbcal.algorithms.image2.wcs import imaging_wcs
+    from webbcal.instrument import distortion_model
+    from webbcal.steps.image3._library import rebuild_wcs
+
+    p = _pointing(53.16, -27.78, 20.0, *DETECTORS["NRCA1"])
+    wcs = imaging_wcs(distortion_model("NRCA1"), p, shape=(2048, 2048))
+    corr = PlaneCorrection((53.15, -27.77), 0.003, (0.2, -0.1))
+    new = rebuild_wcs(wcs, corrected_pointing(p, corr))
+    x = np.array([0.0, 2047, 1024]); y = np.array([0.0, 2047, 1024])
+    ra, dec = wcs(x, y)
+    want = corr.apply(ra, dec)
+    got = new(x, y)
+    err = np.hypot((got[0] - want[0]) * np.cos(np.radians(-27.78)), got[1] - want[1]) * 3.6e6
+    assert err.max() < 0.1
+    assert np.allclose(wcs(x, y), (ra, dec))  # the original is untouched

@@ -10,6 +10,7 @@ resolved lazily so that ``import webbcal.algorithms.detector1`` does not load nu
 - :func:`~.linearity.correct_linearity`
 - :func:`~.dark.subtract_dark`, :func:`~.dark.dark_frame_starts`
 - :func:`~.gain_scale.apply_gain_scale`
+- :func:`~.one_over_f.remove_row_stripes` (optional 1/f stripe removal, off by default)
 
 Conventions: ramp data float32 (nints, ngroups, ny, nx) modified **in place**;
 groupdq uint8 of the same shape; pixeldq uint32 (ny, nx), modified in place; DQ bits
@@ -38,6 +39,8 @@ _LAZY = {
     "DarkResult": "dark",
     "apply_gain_scale": "gain_scale",
     "GainScaleResult": "gain_scale",
+    "remove_row_stripes": "one_over_f",
+    "OneOverFResult": "one_over_f",
 }
 
 __all__ = sorted(_LAZY)

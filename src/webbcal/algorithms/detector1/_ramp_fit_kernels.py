@@ -25,6 +25,13 @@ import math
 import numpy as np
 from numba import njit, prange
 
+# numba's on-disk cache does not track other files: after editing the median helpers in
+# _jump_kernels.py, touch this file (or clear __pycache__) to recompile.
+from webbcal.algorithms.detector1._jump_kernels import _median_inplace
+
+#: LLVM fast-math flags that keep NaN/inf semantics (isnan checks stay valid).
+_FM = {"arcp", "contract", "nsz", "afn", "reassoc"}
+
 #: Variances above this are reported as 0 (official ``LARGE_VARIANCE_THRESHOLD``).
 LARGE_VARIANCE_THRESHOLD = 1.0e6
 
@@ -33,7 +40,7 @@ LARGE_VARIANCE_THRESHOLD = 1.0e6
 POWERS = (0.0, 0.4, 1.0, 3.0, 6.0, 10.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
 def snr_power_index(snr):
     """Index into :data:`POWERS` of the weighting exponent for a segment S/N."""
     if snr < 5.0:
@@ -61,39 +68,34 @@ def weight_table(ngroups):
     return tab
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
 def _nan_median_sorted_prefix(buf, n):
-    """Median of the non-NaN values in ``buf[:n]`` (insertion sort in place); NaN if none."""
+    """Median of the non-NaN values in ``buf[:n]`` (compacted in place); NaN if none."""
     m = 0
     for k in range(n):
         v = buf[k]
         if not math.isnan(v):
-            j = m
-            while j > 0 and buf[j - 1] > v:
-                buf[j] = buf[j - 1]
-                j -= 1
-            buf[j] = v
+            buf[m] = v
             m += 1
     if m == 0:
         return math.nan
-    if m % 2 == 1:
-        return buf[m // 2]
-    return 0.5 * (buf[m // 2] + buf[m // 2 - 1])
+    return _median_inplace(buf, m)
 
 
-@njit(cache=True, error_model="numpy")
-def _integration_median_rate(d, q, ngroups, group_time, dnu, jump, buf):
-    """Median first-difference rate (DN/s) of one integration, official conventions."""
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _integration_median_rate(dl, ql, x, o, ngroups, group_time, dnu, jump, buf):
+    """Median first-difference rate (DN/s) of one integration (pixel ``x`` of the row
+    blocks, groups ``o … o + ngroups - 1``), official conventions."""
     if ngroups == 1:
-        if q[0] & dnu:
+        if ql[x, o + 0] & dnu:
             return math.nan
-        return d[0] / group_time
+        return dl[x, o + 0] / group_time
     for k in range(ngroups):
-        buf[k] = math.nan if (q[k] & dnu) else d[k] / group_time
+        buf[k] = math.nan if (ql[x, o + k] & dnu) else dl[x, o + k] / group_time
     loc0 = buf[0]
     all_nan = True
     for k in range(ngroups - 1):
-        if q[k + 1] & jump:
+        if ql[x, o + k + 1] & jump:
             buf[k] = math.nan
         else:
             buf[k] = buf[k + 1] - buf[k]
@@ -104,11 +106,12 @@ def _integration_median_rate(d, q, ngroups, group_time, dnu, jump, buf):
     return _nan_median_sorted_prefix(buf, ngroups - 1)
 
 
-@njit(cache=True, error_model="numpy")
-def _fit_pixel(d, q, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, frame_time,
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, frame_time,
                group_time, one_group_time, suppress1g, dnu, sat, jump,
                seg_s, seg_e, buf, out_i, iscr, wtab):
-    """Fit one pixel. ``d`` (nints*ngroups) float64 with SAT groups NaN, ``q`` int DQ.
+    """Fit pixel ``x`` of a row block: ``dl[x]`` (nints*ngroups) float64 with SAT groups
+    NaN, ``ql[x]`` int64 group DQ (both may be modified).
 
     ``out_i`` (nints, 6) receives per integration: slope, dq, var_p, var_r, err and a
     'contributed' marker; the return value is (slope, dq, var_p, var_r, err) of the
@@ -121,62 +124,57 @@ def _fit_pixel(d, q, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, frame_
     rate_ive = 0.0
     rate_dq = pixdq
     mrate_acc = 0.0
-    is_0th = iscr[0]
-    is_zf = iscr[1]
-    cnt_dnu_sat = iscr[2]
-    cnt_sat = iscr[3]
     # --- group statistics, special single-group cases and the median rate
     for i in range(nints):
         o = i * ngroups
-        is_0th[i] = 0
-        is_zf[i] = 0
-        cnt_dnu_sat[i] = 0
-        cnt_sat[i] = 0
+        iscr[0, i] = 0
+        iscr[1, i] = 0
+        iscr[2, i] = 0
+        iscr[3, i] = 0
         if suppress1g:
             # official pre-pass: a ramp with exactly one good group becomes DO_NOT_USE
             n_good = 0
             for g in range(ngroups):
-                if q[o + g] == 0:
+                if ql[x, o + g] == 0:
                     n_good += 1
             if n_good == 1:
                 for g in range(ngroups):
-                    q[o + g] |= dnu
+                    ql[x, o + g] |= dnu
         cnt_good = 0
         has_jump = False
         for g in range(ngroups):
-            f = q[o + g]
+            f = ql[x, o + g]
             if f & jump:
                 has_jump = True
             if f == 0:
                 cnt_good += 1
             if (f & dnu) or (f & sat):
-                cnt_dnu_sat[i] += 1
+                iscr[2, i] += 1
             if f & sat:
-                cnt_sat[i] += 1
+                iscr[3, i] += 1
         if not suppress1g:
-            if cnt_good == 1 and q[o] == 0:
-                is_0th[i] = 1
+            if cnt_good == 1 and ql[x, o] == 0:
+                iscr[0, i] = 1
             elif cnt_good == 0 and use_zf and zf[i] != 0.0:
-                d[o] = zf[i]
-                q[o] = 0
-                cnt_dnu_sat[i] -= 1
-                if cnt_sat[i] == ngroups:
-                    cnt_sat[i] -= 1
-                is_zf[i] = 1
+                dl[x, o] = zf[i]
+                ql[x, o] = 0
+                iscr[2, i] -= 1
+                if iscr[3, i] == ngroups:
+                    iscr[3, i] -= 1
+                iscr[1, i] = 1
         idq = pixdq
         if has_jump:
             idq |= jump
             rate_dq |= jump
         out_i[i, 1] = idq
         if ngroups == 1:
-            mr = d[o] / one_group_time
-        elif is_0th[i] == 1:
-            mr = d[o] / one_group_time
-        elif is_zf[i] == 1:
-            mr = d[o] / frame_time
+            mr = dl[x, o] / one_group_time
+        elif iscr[0, i] == 1:
+            mr = dl[x, o] / one_group_time
+        elif iscr[1, i] == 1:
+            mr = dl[x, o] / frame_time
         else:
-            mr = _integration_median_rate(d[o:o + ngroups], q[o:o + ngroups], ngroups,
-                                          group_time, dnu, jump, buf)
+            mr = _integration_median_rate(dl, ql, x, o, ngroups, group_time, dnu, jump, buf)
         if math.isnan(mr):
             mr = 0.0
         mrate_acc += mr
@@ -194,7 +192,7 @@ def _fit_pixel(d, q, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, frame_
         err_i = 0.0
         # --- segments
         nseg = 0
-        if q[o] & sat:
+        if ql[x, o] & sat:
             idq |= dnu | sat
             slope_i = math.nan
         else:
@@ -202,9 +200,9 @@ def _fit_pixel(d, q, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, frame_
             in_seg = False
             start = 0
             for g in range(ngroups + 1):
-                good = g < ngroups and q[o + g] == 0
+                good = g < ngroups and ql[x, o + g] == 0
                 if good and not in_seg:
-                    start = g - 1 if (g > 0 and q[o + g - 1] == jump) else g
+                    start = g - 1 if (g > 0 and ql[x, o + g - 1] == jump) else g
                     in_seg = True
                 elif (not good) and in_seg:
                     length = g - start
@@ -228,9 +226,9 @@ def _fit_pixel(d, q, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, frame_
                             seg_e[m] = seg_e[s]
                             m += 1
                     nseg = m
-        if cnt_dnu_sat[i] == ngroups:
+        if iscr[2, i] == ngroups:
             idq |= dnu
-            if cnt_sat[i] == ngroups:
+            if iscr[3, i] == ngroups:
                 idq |= sat
             nseg = 0
         if nseg > 0:
@@ -244,21 +242,21 @@ def _fit_pixel(d, q, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, frame_
                 if n == 1:
                     timing = group_time
                     if not suppress1g:
-                        if is_0th[i] == 1:
+                        if iscr[0, i] == 1:
                             timing = one_group_time
-                        elif is_zf[i] == 1:
+                        elif iscr[1, i] == 1:
                             timing = frame_time
-                    slope = d[o + a] / timing
+                    slope = dl[x, o + a] / timing
                     var_p = pnum / (timing * gain)
                     r = rn_e / timing
                     var_r = 12.0 * r * r / (6.0 * gain * gain)
                 elif n == 2:
-                    slope = (d[o + a + 1] - d[o + a]) / group_time
+                    slope = (dl[x, o + a + 1] - dl[x, o + a]) / group_time
                     var_p = pnum / (group_time * gain)
                     r = rn_e / group_time
                     var_r = 12.0 * r * r / (6.0 * gain * gain)
                 else:
-                    diff = d[o + a + n - 1] - d[o + a]
+                    diff = dl[x, o + a + n - 1] - dl[x, o + a]
                     den = rn_e * rn_e + diff * gain
                     snr = 0.0
                     if den > 0.0 and gain != 0.0:
@@ -274,15 +272,15 @@ def _fit_pixel(d, q, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, frame_
                     sxy = 0.0
                     for k in range(n):
                         w = wtab[n, pidx, k] * invrn2
-                        x = float(k + a)
-                        y = d[o + a + k]
-                        if math.isnan(y):
-                            y = 0.0
+                        xv = float(k + a)
+                        yv = dl[x, o + a + k]
+                        if math.isnan(yv):
+                            yv = 0.0
                         sw += w
-                        sx += x * w
-                        sxx += x * x * w
-                        sy += y * w
-                        sxy += x * y * w
+                        sx += xv * w
+                        sxx += xv * xv * w
+                        sy += yv * w
+                        sxy += xv * yv * w
                     slope = (sw * sxy - sx * sy) / (sw * sxx - sx * sx) / group_time
                     var_p = pnum / (group_time * gain * (n - 1.0))
                     if bad_gain:
@@ -354,7 +352,59 @@ def _fit_pixel(d, q, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, frame_
     return slope, rate_dq, vp, vr, err
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _ols_fit_row(y, data, gdq, pdq, gain, readnoise, dark_current, zeroframe, use_zf,
+                   frame_time, group_time, nframes, suppress1g, dnu, sat, jump, ngval, wtab,
+                   rate, dq, var_p, var_r, err, irate, idq, ivar_p, ivar_r, ierr):
+    """One row ``y`` of :func:`ols_fit_kernel` (the parallel loop only calls this,
+    which keeps numba compilation short)."""
+
+    nints, ngroups, ny, nx = data.shape
+    nig = nints * ngroups
+    one_group_time = (nframes + 1.0) * frame_time / 2.0
+    rn_scale = 1.0 / math.sqrt(2.0 * nframes)
+    dloc = np.empty((nx, nig), np.float64)
+    qloc = np.empty((nx, nig), np.int64)
+    zf = np.zeros(nints, np.float64)
+    seg_s = np.empty(ngroups + 1, np.int64)
+    seg_e = np.empty(ngroups + 1, np.int64)
+    buf = np.empty(ngroups + 1, np.float64)
+    out_i = np.empty((nints, 6), np.float64)
+    iscr = np.zeros((4, nints), np.int64)
+    for i in range(nints):
+        for k in range(ngroups):
+            c = i * ngroups + k
+            for x in range(nx):
+                f = np.int64(gdq[i, k, y, x])
+                qloc[x, c] = f
+                dloc[x, c] = math.nan if (f & sat) else np.float64(data[i, k, y, x])
+    for x in range(nx):
+        g = np.float64(gain[y, x])
+        pix = np.int64(pdq[y, x])
+        if not (g > 0.0):
+            pix |= dnu | ngval
+        if use_zf:
+            for i in range(nints):
+                zf[i] = zeroframe[i, y, x]
+        rn_e = np.float64(readnoise[y, x]) * g * rn_scale
+        s, rdq, vp, vr, e = _fit_pixel(
+            dloc, qloc, x, nints, ngroups, pix, g, rn_e, np.float64(dark_current[y, x]),
+            zf, use_zf, frame_time, group_time, one_group_time, suppress1g, dnu, sat, jump,
+            seg_s, seg_e, buf, out_i, iscr, wtab)
+        rate[y, x] = s
+        dq[y, x] = rdq
+        var_p[y, x] = vp
+        var_r[y, x] = vr
+        err[y, x] = e
+        for i in range(nints):
+            irate[i, y, x] = out_i[i, 0]
+            idq[i, y, x] = np.int64(out_i[i, 1])
+            ivar_p[i, y, x] = out_i[i, 2]
+            ivar_r[i, y, x] = out_i[i, 3]
+            ierr[i, y, x] = out_i[i, 4]
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def ols_fit_kernel(data, gdq, pdq, gain, readnoise, dark_current, zeroframe, use_zf,
                    frame_time, group_time, nframes, suppress1g, dnu, sat, jump, ngval, wtab,
                    rate, dq, var_p, var_r, err, irate, idq, ivar_p, ivar_r, ierr):
@@ -375,46 +425,8 @@ def ols_fit_kernel(data, gdq, pdq, gain, readnoise, dark_current, zeroframe, use
     irate, ivar_p, ivar_r, ierr : float32 (nints, ny, nx) outputs; idq uint32 output
     """
     nints, ngroups, ny, nx = data.shape
-    nig = nints * ngroups
-    one_group_time = (nframes + 1.0) * frame_time / 2.0
-    rn_scale = 1.0 / math.sqrt(2.0 * nframes)
     for y in prange(ny):
-        dloc = np.empty((nx, nig), np.float64)
-        qloc = np.empty((nx, nig), np.int64)
-        zf = np.zeros(nints, np.float64)
-        seg_s = np.empty(ngroups + 1, np.int64)
-        seg_e = np.empty(ngroups + 1, np.int64)
-        buf = np.empty(ngroups + 1, np.float64)
-        out_i = np.empty((nints, 6), np.float64)
-        iscr = np.zeros((4, nints), np.int64)
-        for i in range(nints):
-            for k in range(ngroups):
-                c = i * ngroups + k
-                for x in range(nx):
-                    f = np.int64(gdq[i, k, y, x])
-                    qloc[x, c] = f
-                    dloc[x, c] = math.nan if (f & sat) else np.float64(data[i, k, y, x])
-        for x in range(nx):
-            g = np.float64(gain[y, x])
-            pix = np.int64(pdq[y, x])
-            if not (g > 0.0):
-                pix |= dnu | ngval
-            if use_zf:
-                for i in range(nints):
-                    zf[i] = zeroframe[i, y, x]
-            rn_e = np.float64(readnoise[y, x]) * g * rn_scale
-            s, rdq, vp, vr, e = _fit_pixel(
-                dloc[x], qloc[x], nints, ngroups, pix, g, rn_e, np.float64(dark_current[y, x]),
-                zf, use_zf, frame_time, group_time, one_group_time, suppress1g, dnu, sat, jump,
-                seg_s, seg_e, buf, out_i, iscr, wtab)
-            rate[y, x] = s
-            dq[y, x] = rdq
-            var_p[y, x] = vp
-            var_r[y, x] = vr
-            err[y, x] = e
-            for i in range(nints):
-                irate[i, y, x] = out_i[i, 0]
-                idq[i, y, x] = np.int64(out_i[i, 1])
-                ivar_p[i, y, x] = out_i[i, 2]
-                ivar_r[i, y, x] = out_i[i, 3]
-                ierr[i, y, x] = out_i[i, 4]
+        _ols_fit_row(
+            y, data, gdq, pdq, gain, readnoise, dark_current, zeroframe, use_zf,
+            frame_time, group_time, nframes, suppress1g, dnu, sat, jump, ngval,
+            wtab, rate, dq, var_p, var_r, err, irate, idq, ivar_p, ivar_r, ierr)

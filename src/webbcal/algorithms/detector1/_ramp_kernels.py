@@ -22,118 +22,157 @@ def raw_to_float32(raw, out):
     for k in prange(nplanes * ny):
         p = k // ny
         y = k - p * ny
+        r = raw[p, y]
+        o = out[p, y]
         for x in range(nx):
-            out[p, y, x] = np.float32(raw[p, y, x])
+            o[x] = np.float32(r[x])
 
 
 # -------------------------------------------------------------------------- saturation
 
 
 @njit(cache=True, parallel=True)
-def sat_thresholds(sat, sat_dq, pdq, thr, no_sat_check, atod_limit):
+def sat_thresholds(sat, sat_dq, pdq, thr, nosat, no_sat_check, atod_limit):
     """Effective thresholds ``thr`` (ny, nx) float32; ``pdq |= sat_dq`` (+ NO_SAT_CHECK on NaN).
 
-    NO_SAT_CHECK and NaN thresholds become ``atod_limit + 1`` (never reached by 16-bit data).
+    NO_SAT_CHECK and NaN thresholds become ``atod_limit + 1`` (never reached by 16-bit
+    data) and get ``nosat[y, x] = 1`` (uint8).
     """
     ny, nx = sat.shape
+    nsc = np.uint32(no_sat_check)
+    big = np.float32(atod_limit + 1.0)
     for y in prange(ny):
+        sr = sat[y]
+        dr = sat_dq[y]
+        pr = pdq[y]
+        tr = thr[y]
+        nr = nosat[y]
         for x in range(nx):
-            d = np.uint32(sat_dq[y, x])
-            t = sat[y, x]
-            if np.isnan(t):
-                d |= np.uint32(no_sat_check)
-            if d & np.uint32(no_sat_check):
-                t = np.float32(atod_limit + 1.0)
-            thr[y, x] = t
-            pdq[y, x] |= d
+            t = sr[x]
+            d = np.uint32(dr[x]) | (nsc if np.isnan(t) else np.uint32(0))
+            flag = (d & nsc) != 0
+            tr[x] = big if flag else t
+            nr[x] = np.uint8(flag)
+            pr[x] |= d
 
 
 @njit(cache=True, parallel=True)
 def sat_first_group(data, gdq, thr, first, adfloor, adfloor_bits):
     """First group at/above threshold per pixel (``ngroups`` if none); A/D floor flags.
 
-    data (ngroups, ny, nx) float32 of one integration; groups with ``value <= 0`` get
-    ``adfloor_bits`` (AD_FLOOR | DO_NOT_USE) in that group only, and ``adfloor[y, x]``
-    (uint8) is set to 1. Loops run groups-outer, columns-inner (contiguous rows).
+    data (ngroups, ny, nx) float32 of one integration; ``first`` (ny, nx) int32.
+    Groups with ``value <= 0`` get ``adfloor_bits`` (AD_FLOOR | DO_NOT_USE) in that
+    group only, and ``adfloor[y, x]`` (uint8) is set to 1. Groups are scanned
+    backwards with branch-free selects on int32 row buffers (vectorised by LLVM).
     """
     ng, ny, nx = data.shape
     for y in prange(ny):
-        for x in range(nx):
-            first[y, x] = ng
-        for g in range(ng):
+        f = np.full(nx, ng, dtype=np.int32)
+        t = thr[y]
+        for g in range(ng - 1, -1, -1):
+            d = data[g, y]
+            nlow = 0
             for x in range(nx):
-                v = data[g, y, x]
-                if v >= thr[y, x] and first[y, x] == ng:
-                    first[y, x] = g
-                if v <= 0:
-                    gdq[g, y, x] |= np.uint8(adfloor_bits)
-                    adfloor[y, x] = 1
+                v = d[x]
+                f[x] = np.int32(g) if v >= t[x] else f[x]
+                nlow += np.int32(v <= 0)
+            if nlow > 0:
+                q = gdq[g, y]
+                for x in range(nx):
+                    if d[x] <= 0:
+                        q[x] |= np.uint8(adfloor_bits)
+                        adfloor[y, x] = 1
+        fo = first[y]
+        for x in range(nx):
+            fo[x] = f[x]
 
 
 @njit(cache=True, parallel=True)
-def sat_grow_flag(first, gfirst, gdq, n_grow, saturated):
+def sat_grow_flag(first, gfirst, gdq, satany, n_grow, saturated):
     """Grow the first-saturated group over a (2n+1)² box and flag SATURATED from there on.
 
     ``gfirst[y, x] = min(first[box])`` (separable: column minimum, then row minimum);
-    groups ``>= gfirst`` get ``saturated``.
+    groups ``>= gfirst`` get ``saturated``. first/gfirst (ny, nx) int32; ``satany``
+    (ny, nx) uint8 gets 1 where any group is saturated.
     """
     ng, ny, nx = gdq.shape
     sat8 = np.uint8(saturated)
     for y in prange(ny):
         y0 = max(0, y - n_grow)
         y1 = min(ny, y + n_grow + 1)
-        colmin = np.empty(nx, dtype=first.dtype)
-        for x in range(nx):
-            colmin[x] = first[y0, x]
+        colmin = first[y0].copy()
         for yy in range(y0 + 1, y1):
+            fr = first[yy]
             for x in range(nx):
-                colmin[x] = min(colmin[x], first[yy, x])
+                colmin[x] = min(colmin[x], fr[x])
+        gf = gfirst[y]
+        for x in range(nx):  # sliding row minimum as shifted minima (vectorised)
+            gf[x] = colmin[x]
+        for s in range(1, n_grow + 1):
+            for x in range(nx - s):
+                gf[x] = min(gf[x], colmin[x + s])
+            for x in range(s, nx):
+                gf[x] = min(gf[x], colmin[x - s])
         mmin = ng
+        sa = satany[y]
         for x in range(nx):
-            m = colmin[x]
-            for xx in range(max(0, x - n_grow), min(nx, x + n_grow + 1)):
-                m = min(m, colmin[xx])
-            gfirst[y, x] = m
-            mmin = min(mmin, m)
+            mmin = min(mmin, gf[x])
+            sa[x] |= np.uint8(gf[x] < ng)
         for g in range(mmin, ng):
+            q = gdq[g, y]
             for x in range(nx):
-                if g >= gfirst[y, x]:
-                    gdq[g, y, x] |= sat8
+                q[x] = q[x] | sat8 if g >= gf[x] else q[x]
 
 
 @njit(cache=True, parallel=True)
-def sat_mid_group_candidates(data, gdq, thr, gfirst, dilution, nosat, cand, saturated, dnu):
-    """Groups that saturated part-way through their frame average (official 2nd pass).
+def sat_read_pattern_passes(data, gdq, thr, gfirst, dilution, nosat, cand, rowany,
+                            scale0, inv_n1, do_second, saturated, dnu):
+    """The official passes that use the read pattern, for one integration.
 
-    A pixel is a candidate at group ``g`` when group ``g + 1`` is flagged SATURATED but
-    ``g`` is not (``gfirst == g + 1``), ``g`` carries no DO_NOT_USE, and
-    ``data[g] >= thr * dilution[g]`` (dilution = mean frame / last frame of the group,
-    1 for NO_SAT_CHECK pixels). ``cand`` (ny, nx) int16 gets ``g`` or -1.
+    Mid-group saturation: a pixel is a candidate at group ``g`` when ``g + 1`` is the
+    first (grown) SATURATED group (``gfirst == g + 1``), ``g`` has no DO_NOT_USE, the
+    group's dilution (mean frame / last frame) is not 1, and ``data[g] >= thr *
+    dilution[g]`` (dilution 1 for NO_SAT_CHECK pixels). ``cand`` (ny, nx) int32 gets
+    ``g`` or -1, ``rowany[y]`` whether a row has a candidate; the DO_NOT_USE growth is
+    :func:`sat_grow_candidates`.
+
+    Second group (``do_second``): where ``gfirst == 2`` (group index 2 SATURATED, 1 not),
+    ``data[0] * scale0 < thr`` and ``data[1] > thr * inv_n1``, group index 1 gets
+    DO_NOT_USE. It is applied after this pixel's candidate test, as the official third
+    pass runs after the second.
     """
     ng, ny, nx = data.shape
+    sat8 = np.uint8(saturated)
+    dnu8 = np.uint8(dnu)
     for y in prange(ny):
+        gf = gfirst[y]
+        cr = cand[y]
+        n = 0
         for x in range(nx):
             c = -1
-            g = gfirst[y, x] - 1
-            if g >= 0 and g < ng - 1 and dilution[g] != 1.0:
-                d = gdq[g, y, x]
-                if (d & np.uint8(saturated | dnu)) == 0:
-                    dil = 1.0 if nosat[y, x] else dilution[g]
-                    if data[g, y, x] >= thr[y, x] * dil:
-                        c = g
-            cand[y, x] = c
+            g = gf[x] - 1
+            if g < ng - 1:
+                if g >= 0 and dilution[g] != 1.0:
+                    if (gdq[g, y, x] & (sat8 | dnu8)) == 0:
+                        dil = 1.0 if nosat[y, x] else dilution[g]
+                        if data[g, y, x] >= thr[y, x] * dil:
+                            c = g
+                            n += 1
+                if do_second and g == 1:
+                    t = thr[y, x]
+                    if data[0, y, x] * scale0 < t and data[1, y, x] > t * inv_n1:
+                        gdq[1, y, x] |= dnu8
+            cr[x] = c
+        rowany[y] = n > 0
 
 
 @njit(cache=True, parallel=True)
-def sat_grow_candidates(cand, gdq, n_grow, dnu):
-    """OR ``dnu`` into ``gdq[cand[q], p]`` for every pixel p within the box of a candidate q."""
+def sat_grow_candidates(cand, rowany, gdq, n_grow, dnu):
+    """OR ``dnu`` into ``gdq[cand[q], p]`` for every pixel p within the box of a candidate q.
+
+    Only rows with ``rowany`` set are scanned.
+    """
     ng, ny, nx = gdq.shape
-    rowany = np.zeros(ny, dtype=np.bool_)
-    for y in prange(ny):
-        for x in range(nx):
-            if cand[y, x] >= 0:
-                rowany[y] = True
-                break
     for y in prange(ny):
         y0 = max(0, y - n_grow)
         y1 = min(ny, y + n_grow + 1)
@@ -145,27 +184,6 @@ def sat_grow_candidates(cand, gdq, n_grow, dnu):
                 if c >= 0:
                     for x in range(max(0, xx - n_grow), min(nx, xx + n_grow + 1)):
                         gdq[c, y, x] |= np.uint8(dnu)
-
-
-@njit(cache=True, parallel=True)
-def sat_second_group(data, gdq, thr, scale0, inv_n1, saturated, dnu):
-    """Official 3rd pass: group 2 (index 1) saturated mid-group by a bright event.
-
-    Flags DO_NOT_USE in group index 1 where group 0 extrapolated to the end of group
-    index 2 (``data[0] * scale0``) stays below threshold, ``data[1] > thr * inv_n1``,
-    group index 2 is SATURATED and group index 1 is not.
-    """
-    ng, ny, nx = data.shape
-    for y in prange(ny):
-        for x in range(nx):
-            t = thr[y, x]
-            if (
-                data[0, y, x] * scale0 < t
-                and data[1, y, x] > t * inv_n1
-                and (gdq[2, y, x] & np.uint8(saturated)) != 0
-                and (gdq[1, y, x] & np.uint8(saturated)) == 0
-            ):
-                gdq[1, y, x] |= np.uint8(dnu)
 
 
 @njit(cache=True, parallel=True)
@@ -204,34 +222,82 @@ def subtract_plane(data, plane):
     for k in prange(nplanes * ny):
         p = k // ny
         y = k - p * ny
+        d = data[p, y]
+        b = plane[y]
         for x in range(nx):
-            data[p, y, x] -= plane[y, x]
+            d[x] -= b[x]
 
 
 # --------------------------------------------------------------------------- linearity
 
 
 @njit(cache=True, parallel=True)
+def linearity_skip_mask(coeffs, lin_dq, pdq, skip, no_lin_corr):
+    """Pixels left uncorrected: NO_LIN_CORR in ``lin_dq``, a NaN coefficient, or a zero
+    linear term (official rules).
+
+    ``skip`` (ny, nx) bool is written; ``pdq |= lin_dq`` and NO_LIN_CORR on skipped
+    pixels. coeffs (ncoeffs >= 2, ny, nx) float32; lin_dq (ny, nx) uint32.
+    """
+    nc, ny, nx = coeffs.shape
+    nlc = np.uint32(no_lin_corr)
+    for y in prange(ny):
+        anynan = np.zeros(nx, dtype=np.bool_)
+        for c in range(nc):
+            cr = coeffs[c, y]
+            for x in range(nx):
+                anynan[x] |= np.isnan(cr[x])
+        c1 = coeffs[1, y]
+        dr = lin_dq[y]
+        pr = pdq[y]
+        sk = skip[y]
+        for x in range(nx):
+            d = dr[x]
+            bad = anynan[x] or c1[x] == 0 or (d & nlc) != 0
+            sk[x] = bad
+            pr[x] |= d | (nlc if bad else np.uint32(0))
+
+
+@njit(cache=True)
+def _coeff_row(coeffs, c, y, zero):
+    return coeffs[c, y] if c < coeffs.shape[0] else zero
+
+
+@njit(cache=True, parallel=True)
 def apply_polynomial(data, gdq, coeffs, skip, saturated):
     """``data = sum_k coeffs[k] * data**k`` (float32 Horner) on unsaturated groups.
 
-    data/gdq (nplanes, ny, nx); coeffs (ncoeffs, ny, nx) float32; ``skip`` (ny, nx)
-    bool marks pixels left untouched (NO_LIN_CORR).
+    data/gdq (nplanes, ny, nx); coeffs (ncoeffs <= 8, ny, nx) float32; ``skip`` (ny, nx)
+    bool marks pixels left untouched (NO_LIN_CORR). Missing high orders count as zero
+    rows, so the whole polynomial is one vectorised expression per pixel.
     """
     nplanes, ny, nx = data.shape
-    nc = coeffs.shape[0]
     sat8 = np.uint8(saturated)
+    zero = np.zeros(nx, dtype=np.float32)
     for y in prange(ny):  # the coefficient rows stay in cache across planes
-        acc = np.empty(nx, dtype=np.float32)
+        sk = skip[y]
+        c0 = _coeff_row(coeffs, 0, y, zero)
+        c1 = _coeff_row(coeffs, 1, y, zero)
+        c2 = _coeff_row(coeffs, 2, y, zero)
+        c3 = _coeff_row(coeffs, 3, y, zero)
+        c4 = _coeff_row(coeffs, 4, y, zero)
+        c5 = _coeff_row(coeffs, 5, y, zero)
+        c6 = _coeff_row(coeffs, 6, y, zero)
+        c7 = _coeff_row(coeffs, 7, y, zero)
         for p in range(nplanes):
+            d = data[p, y]
+            q = gdq[p, y]
             for x in range(nx):
-                acc[x] = coeffs[nc - 1, y, x]
-            for c in range(nc - 2, -1, -1):  # Horner, vectorised along the row
-                for x in range(nx):
-                    acc[x] = acc[x] * data[p, y, x] + coeffs[c, y, x]
-            for x in range(nx):
-                if not (skip[y, x] or (gdq[p, y, x] & sat8) != 0):
-                    data[p, y, x] = acc[x]
+                v = d[x]
+                r = c7[x] * v + c6[x]
+                r = r * v + c5[x]
+                r = r * v + c4[x]
+                r = r * v + c3[x]
+                r = r * v + c2[x]
+                r = r * v + c1[x]
+                r = r * v + c0[x]
+                keep = sk[x] | ((q[x] & sat8) != 0)
+                d[x] = v if keep else r
 
 
 # -------------------------------------------------------------------------------- dark
@@ -252,11 +318,11 @@ def subtract_averaged_dark(data, dark, frame_start, nframes):
             i = k // ny
             y = k - i * ny
             for g in range(ng):
-                f0 = frame_start[g]
+                dk = dark[frame_start[g], y]
+                d = data[i, g, y]
                 for x in range(nx):
-                    v = dark[f0, y, x]
-                    if not np.isnan(v):
-                        data[i, g, y, x] -= v
+                    v = dk[x]
+                    d[x] -= v if not np.isnan(v) else np.float32(0.0)
         return
     for k in prange(nints * ny):
         i = k // ny
@@ -266,9 +332,10 @@ def subtract_averaged_dark(data, dark, frame_start, nframes):
             acc[:] = 0.0
             f0 = frame_start[g]
             for f in range(f0, f0 + nframes):
+                dk = dark[f, y]
                 for x in range(nx):
-                    v = dark[f, y, x]
-                    if not np.isnan(v):
-                        acc[x] += v
+                    v = dk[x]
+                    acc[x] += v if not np.isnan(v) else 0.0
+            d = data[i, g, y]
             for x in range(nx):
-                data[i, g, y, x] -= np.float32(acc[x] * inv)
+                d[x] -= np.float32(acc[x] * inv)

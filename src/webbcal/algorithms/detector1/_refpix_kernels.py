@@ -222,5 +222,7 @@ def apply_refpix(data, col_levels, side, side_gain):
         p = k // ny
         y = k - p * ny
         s = np.float32(side_gain * side[p, y])
+        d = data[p, y]
+        c = col_levels[p]
         for x in range(nx):
-            data[p, y, x] -= col_levels[p, x] + s
+            d[x] -= c[x] + s

@@ -24,12 +24,20 @@ def _find(parent, i):
     return root
 
 
+@njit(cache=True, inline="always")
+def _on(cur, prev, y, x, bit, use_prev):
+    if (cur[y, x] & bit) == 0:
+        return False
+    return not (use_prev and (prev[y, x] & bit) != 0)
+
+
 @njit(cache=True)
 def label_runs(cur, prev, bit, use_prev):
     """Connected components (8-connectivity) of a DQ condition on a plane.
 
     A pixel is set where ``cur & bit`` and, if ``use_prev``, not ``prev & bit``
-    (i.e. newly flagged in this group).
+    (i.e. newly flagged in this group). Single-threaded: one scan to count runs,
+    one to record them, then a union of touching runs (the threaded version was slower).
 
     Parameters
     ----------
@@ -40,72 +48,74 @@ def label_runs(cur, prev, bit, use_prev):
     Returns
     -------
     run_y, run_x0, run_x1 : int32 (nruns,)
-        Row and inclusive column range of each run.
+        Row and inclusive column range of each run (ordered by row, then column).
     run_comp : int32 (nruns,)
         Component index (0 … ncomp-1) of each run.
     comp_npix : int64 (ncomp,)
         Pixels per component.
+    comp_border : int64 (ncomp,)
+        Pixels per component with a 4-neighbour outside it (or off the plane);
+        ``npix - border / 2 - 1`` is the contour area when the cluster has no hole.
     """
     ny, nx = cur.shape
-    cap = 1024
-    ry = np.empty(cap, np.int32)
-    rx0 = np.empty(cap, np.int32)
-    rx1 = np.empty(cap, np.int32)
-    parent = np.empty(cap, np.int64)
-    n = 0
-    prev_start = 0
-    prev_end = 0
+    row_count = np.zeros(ny + 1, np.int64)
     for y in range(ny):
-        row_start = n
-        x = 0
-        p = prev_start
-        while x < nx:
-            on = (cur[y, x] & bit) != 0
-            if on and use_prev:
-                on = (prev[y, x] & bit) == 0
-            if not on:
-                x += 1
-                continue
-            x0 = x
-            while x < nx:
-                on = (cur[y, x] & bit) != 0
-                if on and use_prev:
-                    on = (prev[y, x] & bit) == 0
-                if not on:
-                    break
-                x += 1
-            x1 = x - 1
-            if n == cap:
-                cap *= 2
-                ry2 = np.empty(cap, np.int32)
-                rx02 = np.empty(cap, np.int32)
-                rx12 = np.empty(cap, np.int32)
-                parent2 = np.empty(cap, np.int64)
-                ry2[:n] = ry[:n]
-                rx02[:n] = rx0[:n]
-                rx12[:n] = rx1[:n]
-                parent2[:n] = parent[:n]
-                ry, rx0, rx1, parent = ry2, rx02, rx12, parent2
-            ry[n] = y
-            rx0[n] = x0
-            rx1[n] = x1
-            parent[n] = n
-            # join with runs of the previous row touching [x0-1, x1+1]
-            while p < prev_end and rx1[p] < x0 - 1:
+        c = 0
+        was_on = False
+        for x in range(nx):
+            on = _on(cur, prev, y, x, bit, use_prev)
+            if on and not was_on:
+                c += 1
+            was_on = on
+        row_count[y + 1] = c
+    offs = np.cumsum(row_count)
+    n = offs[ny]
+    ry = np.empty(n, np.int32)
+    rx0 = np.empty(n, np.int32)
+    rx1 = np.empty(n, np.int32)
+    for y in range(ny):
+        if row_count[y + 1] == 0:
+            continue
+        k = offs[y]
+        was_on = False
+        for x in range(nx + 1):
+            on = x < nx and _on(cur, prev, y, x, bit, use_prev)
+            if on and not was_on:
+                ry[k] = y
+                rx0[k] = x
+            elif was_on and not on:
+                rx1[k] = x - 1
+                k += 1
+            was_on = on
+    # union of runs touching runs of the previous row (8-connectivity)
+    parent = np.arange(n)
+    for y in range(1, ny):
+        p = offs[y - 1]
+        p_end = offs[y]
+        for r in range(offs[y], offs[y + 1]):
+            while p < p_end and rx1[p] < rx0[r] - 1:
                 p += 1
             q = p
-            while q < prev_end and rx0[q] <= x1 + 1:
+            while q < p_end and rx0[q] <= rx1[r] + 1:
                 a = _find(parent, q)
-                b = _find(parent, n)
+                b = _find(parent, r)
                 if a != b:
                     if a < b:
                         parent[b] = a
                     else:
                         parent[a] = b
                 q += 1
-            n += 1
-        prev_start = row_start
-        prev_end = n
+    run_border = np.zeros(n, np.int64)
+    for i in range(n):
+        y = ry[i]
+        nb = 0
+        for x in range(rx0[i], rx1[i] + 1):
+            if x == rx0[i] or x == rx1[i] or y == 0 or y == ny - 1:
+                nb += 1
+            elif not (_on(cur, prev, y - 1, x, bit, use_prev)
+                      and _on(cur, prev, y + 1, x, bit, use_prev)):
+                nb += 1
+        run_border[i] = nb
     comp_of_root = np.full(n, -1, np.int64)
     run_comp = np.empty(n, np.int32)
     ncomp = 0
@@ -116,9 +126,12 @@ def label_runs(cur, prev, bit, use_prev):
             ncomp += 1
         run_comp[i] = comp_of_root[r]
     comp_npix = np.zeros(ncomp, np.int64)
+    comp_border = np.zeros(ncomp, np.int64)
     for i in range(n):
-        comp_npix[run_comp[i]] += rx1[i] - rx0[i] + 1
-    return ry[:n], rx0[:n], rx1[:n], run_comp, comp_npix
+        c = run_comp[i]
+        comp_npix[c] += rx1[i] - rx0[i] + 1
+        comp_border[c] += run_border[i]
+    return ry, rx0, rx1, run_comp, comp_npix, comp_border
 
 
 @njit(cache=True)

@@ -3,7 +3,7 @@
 Official behaviour (stcal ``linearity_correction``): the corrected value is
 ``sum_k c_k x**k`` with the LINEARITY reference's ``COEFFS`` (ncoeffs, ny, nx);
 groups flagged SATURATED are left alone; pixels with NO_LIN_CORR in the reference DQ,
-with a NaN coefficient, or with all coefficients zero get NO_LIN_CORR in the pixel
+with a NaN coefficient, or with a zero linear coefficient get NO_LIN_CORR in the pixel
 DQ and are not corrected; the reference DQ is ORed into the pixel DQ.
 """
 
@@ -53,7 +53,7 @@ def correct_linearity(
     pixeldq : ndarray, (ny, nx) uint32
         Pixel DQ, updated in place (``|= lin_dq``, NO_LIN_CORR on unusable coefficients).
     coeffs : ndarray, (ncoeffs, ny, nx) float
-        Polynomial coefficients, constant term first.
+        Polynomial coefficients, constant term first (2 to 8 of them).
     lin_dq : ndarray, (ny, nx) integer, optional
         LINEARITY reference DQ.
     saturated, no_lin_corr : int
@@ -70,16 +70,15 @@ def correct_linearity(
     check_ramp_arrays(data, groupdq, pixeldq)
     nints, ngroups, ny, nx = data.shape
     coeffs = np.ascontiguousarray(coeffs, dtype=np.float32)
-    if coeffs.ndim != 3 or coeffs.shape[1:] != (ny, nx) or coeffs.shape[0] < 1:
-        raise ValueError(f"LINEARITY COEFFS: expected shape (ncoeffs, {ny}, {nx}), "
+    if coeffs.ndim != 3 or coeffs.shape[1:] != (ny, nx) or not 2 <= coeffs.shape[0] <= 8:
+        raise ValueError(f"LINEARITY COEFFS: expected shape (ncoeffs = 2..8, {ny}, {nx}), "
                          f"found {coeffs.shape}")
-    bad = np.isnan(coeffs).any(axis=0) | ~coeffs.any(axis=0)
-    if lin_dq is not None:
-        check_plane("LINEARITY DQ", lin_dq, (ny, nx))
-        lin_dq = np.asarray(lin_dq).astype(np.uint32, copy=False)
-        pixeldq |= lin_dq
-        bad |= (lin_dq & np.uint32(no_lin_corr)) != 0
-    pixeldq[bad] |= np.uint32(no_lin_corr)
+    if lin_dq is None:
+        lin_dq = np.zeros((ny, nx), dtype=np.uint32)
+    check_plane("LINEARITY DQ", lin_dq, (ny, nx))
+    bad = np.empty((ny, nx), dtype=np.bool_)
+    k.linearity_skip_mask(coeffs, np.ascontiguousarray(lin_dq, dtype=np.uint32), pixeldq, bad,
+                          int(no_lin_corr))
     k.apply_polynomial(data.reshape(nints * ngroups, ny, nx),
                        groupdq.reshape(nints * ngroups, ny, nx), coeffs, bad, int(saturated))
     if zeroframe is not None:

@@ -115,42 +115,42 @@ def flag_saturation(
     if n_pix_grow_sat < 0:
         raise ValueError(f"n_pix_grow_sat must be >= 0, found {n_pix_grow_sat}")
     thr = np.empty((ny, nx), dtype=np.float32)
+    nosat = np.empty((ny, nx), dtype=np.uint8)
     k.sat_thresholds(np.ascontiguousarray(sat_thresh, dtype=np.float32),
-                     np.ascontiguousarray(sat_dq, dtype=np.uint32), pixeldq, thr,
+                     np.ascontiguousarray(sat_dq, dtype=np.uint32), pixeldq, thr, nosat,
                      int(no_sat_check), float(atod_limit))
-    nosat = (pixeldq & np.uint32(no_sat_check)) != 0
 
-    first = np.empty((ny, nx), dtype=np.int16)
-    gfirst = np.empty((ny, nx), dtype=np.int16)
-    cand = np.empty((ny, nx), dtype=np.int16)
+    first = np.empty((ny, nx), dtype=np.int32)
+    gfirst = np.empty((ny, nx), dtype=np.int32)
+    cand = np.empty((ny, nx), dtype=np.int32)
+    rowany = np.empty(ny, dtype=np.bool_)
     adfloor = np.zeros((ny, nx), dtype=np.uint8)
-    sat_any = np.zeros((ny, nx), dtype=np.bool_)
+    satany = np.zeros((ny, nx), dtype=np.uint8)
     if read_pattern is not None:
         if len(read_pattern) < ngroups:
             raise ValueError(f"read_pattern has {len(read_pattern)} groups, data has {ngroups}")
         dilution = np.array([np.mean(r) / r[-1] for r in read_pattern[:ngroups]])
+        do_second = ngroups > 2
+        scale0 = read_pattern[2][-1] / np.mean(read_pattern[0]) if do_second else 1.0
+        inv_n1 = 1.0 / len(read_pattern[1]) if ngroups > 1 else 1.0
     for i in range(nints):
         gdq_i = groupdq[i]
         k.sat_first_group(data[i], gdq_i, thr, first, adfloor, int(ad_floor | do_not_use))
-        k.sat_grow_flag(first, gfirst, gdq_i, int(n_pix_grow_sat), int(saturated))
-        sat_any |= gfirst < ngroups
-        if read_pattern is None:
+        k.sat_grow_flag(first, gfirst, gdq_i, satany, int(n_pix_grow_sat), int(saturated))
+        if read_pattern is None or ngroups < 2:
             continue
-        if ngroups > 1 and np.any(dilution[:-1] != 1.0):
-            k.sat_mid_group_candidates(data[i], gdq_i, thr, gfirst, dilution, nosat, cand,
-                                       int(saturated), int(do_not_use))
-            k.sat_grow_candidates(cand, gdq_i, int(n_pix_grow_sat), int(do_not_use))
-        if ngroups > 2:
-            scale0 = read_pattern[2][-1] / np.mean(read_pattern[0])
-            k.sat_second_group(data[i], gdq_i, thr, float(scale0),
-                               1.0 / len(read_pattern[1]), int(saturated), int(do_not_use))
+        k.sat_read_pattern_passes(data[i], gdq_i, thr, gfirst, dilution, nosat, cand, rowany,
+                                  float(scale0), float(inv_n1), bool(do_second),
+                                  int(saturated), int(do_not_use))
+        if rowany.any():
+            k.sat_grow_candidates(cand, rowany, gdq_i, int(n_pix_grow_sat), int(do_not_use))
     if zeroframe is not None:
         check_plane("ZEROFRAME", zeroframe, (nints, ny, nx))
         for i in range(nints):
             k.sat_zeroframe(zeroframe[i], thr, int(n_pix_grow_sat))
 
     return SaturationResult(
-        n_saturated=int(np.count_nonzero(sat_any)),
+        n_saturated=int(np.count_nonzero(satany)),
         n_ad_floor=int(np.count_nonzero(adfloor)),
         n_no_sat_check=int(np.count_nonzero(nosat)),
     )

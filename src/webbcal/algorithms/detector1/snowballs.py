@@ -93,29 +93,26 @@ def min_area_rect(points_xy: np.ndarray) -> Ellipse:
     hull = _convex_hull(np.asarray(points_xy, dtype=float))
     if len(hull) == 1:
         return Ellipse(hull[0, 1], hull[0, 0], 0.0, 0.0, 1.0, 0.0)
-    best = None
-    n = len(hull)
-    for k in range(n if n > 2 else 1):
-        e = hull[(k + 1) % n] - hull[k]
-        length = np.hypot(e[0], e[1])
-        if length == 0:
-            continue
-        u = e / length
-        v = np.array([-u[1], u[0]])
-        pu = hull @ u
-        pv = hull @ v
-        w, h = pu.max() - pu.min(), pv.max() - pv.min()
-        area = w * h
-        if best is None or area < best[0] - 1e-12:
-            cu, cv = 0.5 * (pu.max() + pu.min()), 0.5 * (pv.max() + pv.min())
-            c = cu * u + cv * v
-            best = (area, Ellipse(float(c[1]), float(c[0]), float(w), float(h),
-                                  float(u[0]), float(u[1])))
-    return best[1]
+    edges = np.roll(hull, -1, axis=0) - hull
+    if len(hull) == 2:
+        edges = edges[:1]
+    lengths = np.hypot(edges[:, 0], edges[:, 1])
+    edges, lengths = edges[lengths > 0], lengths[lengths > 0]
+    u = edges / lengths[:, None]                   # (nedges, 2) directions
+    v = np.column_stack([-u[:, 1], u[:, 0]])
+    pu = hull @ u.T                                # (npoints, nedges)
+    pv = hull @ v.T
+    w = pu.max(axis=0) - pu.min(axis=0)
+    h = pv.max(axis=0) - pv.min(axis=0)
+    k = int(np.argmin(w * h - 1e-12 * np.arange(len(w))))
+    c = 0.5 * (pu[:, k].max() + pu[:, k].min()) * u[k] + 0.5 * (pv[:, k].max() + pv[:, k].min()) * v[k]
+    return Ellipse(float(c[1]), float(c[0]), float(w[k]), float(h[k]), float(u[k, 0]),
+                   float(u[k, 1]))
 
 
-def _contour_area(mask: np.ndarray) -> float:
-    """Area of the outer contour polygon through boundary pixel centres (Pick)."""
+def _contour_area(mask: np.ndarray) -> tuple[float, np.ndarray]:
+    """Area of the outer contour polygon through boundary pixel centres (Pick's
+    theorem on the hole-filled cluster) and the boolean mask of its boundary pixels."""
     filled = ndimage.binary_fill_holes(mask)
     npix = int(filled.sum())
     padded = np.pad(filled, 1)
@@ -125,8 +122,9 @@ def _contour_area(mask: np.ndarray) -> float:
     return max(0.0, npix - boundary.sum() / 2.0 - 1.0), boundary
 
 
-def find_ellipses(cur: np.ndarray, prev: np.ndarray | None, bit: int,
-                  min_area: float) -> list[Ellipse]:
+def find_ellipses(cur: np.ndarray, prev: np.ndarray | None, bit: int, min_area: float,
+                  *, near: np.ndarray | None = None, edge: tuple[float, float] | None = None,
+                  ) -> list[Ellipse]:
     """Ellipses of the clusters of ``cur & bit`` (newly set vs ``prev`` if given).
 
     Parameters
@@ -136,12 +134,20 @@ def find_ellipses(cur: np.ndarray, prev: np.ndarray | None, bit: int,
     bit : int
     min_area : float
         Clusters whose contour area is not above this are ignored.
+    near : ndarray (k, 2) of (y, x), optional
+        Only clusters that could contain one of these points within their major axis
+        of their centre (judged from the bounding box), or that lie near the edge
+        (``edge = (low, high)``), are measured: a pure speed-up for snowball search.
     """
     from webbcal.algorithms.detector1._snowball_kernels import label_runs
 
     use_prev = prev is not None
-    ry, rx0, rx1, comp, npix = label_runs(cur, prev if use_prev else cur, int(bit), use_prev)
-    cand = np.nonzero(npix > min_area + 1)[0]
+    ry, rx0, rx1, comp, npix, border = label_runs(cur, prev if use_prev else cur, int(bit),
+                                                  use_prev)
+    # the hole-free contour area is a lower bound, close for small clusters (holes in
+    # large ones add far more than the margin): only clusters that can pass are
+    # measured exactly
+    cand = np.nonzero(npix - border / 2.0 - 1.0 > min_area - 1.0)[0]
     if cand.size == 0:
         return []
     sel = np.nonzero(np.isin(comp, cand))[0]
@@ -151,6 +157,16 @@ def find_ellipses(cur: np.ndarray, prev: np.ndarray | None, bit: int,
     for runs in np.split(sel, splits):
         y, x0, x1 = ry[runs], rx0[runs], rx1[runs]
         ylo, xlo = y.min(), x0.min()
+        if near is not None:
+            yhi, xhi = y.max(), x1.max()
+            reach = np.hypot(yhi - ylo, xhi - xlo)      # >= major axis
+            close = (near.size and np.any(
+                (near[:, 0] > ylo - reach) & (near[:, 0] < yhi + reach)
+                & (near[:, 1] > xlo - reach) & (near[:, 1] < xhi + reach)))
+            at_edge = edge is not None and (ylo < edge[0] or xlo < edge[0]
+                                            or yhi > edge[1] or xhi > edge[1])
+            if not (close or at_edge):
+                continue
         mask = np.zeros((y.max() - ylo + 1, x1.max() - xlo + 1), bool)
         for yy, a, b in zip(y - ylo, x0 - xlo, x1 - xlo):
             mask[yy, a:b + 1] = True
@@ -235,28 +251,39 @@ def flag_large_events(
     total = 0
     for i in range(nints):
         cube = gdq[i]
+        next_ell = None
         for g in range(1, ngroups):
-            sat_ell = find_ellipses(cube[g], cube[g - 1], saturated, min_sat_area)
+            if not sat_required_snowball:
+                snowballs = find_ellipses(cube[g], None, jump_det, min_jump_area)
+                total += len(snowballs)
+                for j in snowballs:
+                    w, h = _expanded_axes(j, expand_factor, max_extended_radius)
+                    _paint(cube[g], j, w, h, jump_det, False, saturated)
+                continue
+            # the previous group's look-ahead is this group's answer unless saturation
+            # was grown since (which changes what is "new")
+            sat_ell = (next_ell if next_ell is not None
+                       else find_ellipses(cube[g], cube[g - 1], saturated, min_sat_area))
             next_ell = (find_ellipses(cube[g + 1], cube[g], saturated, min_sat_area)
                         if g < ngroups - 1 else [])
-            jump_ell = find_ellipses(cube[g], None, jump_det, min_jump_area)
-            if sat_required_snowball:
-                snowballs = []
-                for j in jump_ell:
-                    near_edge = (j.cx < low or j.cy < low or j.cx > high or j.cy > high)
-                    if near_edge or any(
-                        np.hypot(s.cx - j.cx, s.cy - j.cy) < j.major for s in sat_ell + next_ell
-                    ):
-                        snowballs.append(j)
-                for s in sat_ell:
-                    if s.minor > min_sat_radius_extend:
-                        w = min(s.width + sat_expand, max_extended_radius)
-                        h = min(s.height + sat_expand, max_extended_radius)
-                        for gg in range(g, ngroups):
-                            _paint(cube[gg], s, w, h, saturated, True, 0)
-                        _paint(persist[i], s, s.width, s.height, jump_det, False, 0)
-            else:
-                snowballs = jump_ell
+            centres = np.array([(e.cy, e.cx) for e in sat_ell + next_ell]).reshape(-1, 2)
+            jump_ell = find_ellipses(cube[g], None, jump_det, min_jump_area,
+                                     near=centres, edge=(low, high))
+            snowballs = []
+            for j in jump_ell:
+                near_edge = (j.cx < low or j.cy < low or j.cx > high or j.cy > high)
+                if near_edge or any(
+                    np.hypot(s.cx - j.cx, s.cy - j.cy) < j.major for s in sat_ell + next_ell
+                ):
+                    snowballs.append(j)
+            for s in sat_ell:
+                if s.minor > min_sat_radius_extend:
+                    next_ell = None
+                    w = min(s.width + sat_expand, max_extended_radius)
+                    h = min(s.height + sat_expand, max_extended_radius)
+                    for gg in range(g, ngroups):
+                        _paint(cube[gg], s, w, h, saturated, True, 0)
+                    _paint(persist[i], s, s.width, s.height, jump_det, False, 0)
             total += len(snowballs)
             for j in snowballs:
                 w, h = _expanded_axes(j, expand_factor, max_extended_radius)

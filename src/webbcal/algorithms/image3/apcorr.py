@@ -1,5 +1,9 @@
 """Aperture radii and corrections for the catalog's 30/50/70 % encircled-energy apertures.
 
+Two routes: :func:`aperture_set_from_psf` measures them on a tabulated PSF (the
+source_catalog step's default uses :func:`webbcal.simulate.psf_model`, a segmented-pupil
+PSF with realistic wings); :func:`aperture_set` uses the Gaussian model below.
+
 The official catalog takes them from the APCORR reference file. Until webbcal ships
 measured PSF tables, the PSF is modelled as a Gaussian with the NIRCam FWHM of each
 filter (JDox "NIRCam Point Spread Functions", empirical FWHM in arcsec), broadened by
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PSF_FWHM_ARCSEC", "ApertureSet", "psf_fwhm", "aperture_set"]
+__all__ = ["PSF_FWHM_ARCSEC", "ApertureSet", "psf_fwhm", "aperture_set", "aperture_set_from_psf"]
 
 #: NIRCam PSF FWHM [arcsec] by filter (JDox, empirical, 2023 table).
 PSF_FWHM_ARCSEC = {
@@ -109,3 +113,61 @@ def _measured_fractions(sigma, boxes, radii, n_phases=4):
                 phot = aperture_photometry(img, CircularAperture((cx, cy), r=r))
                 fracs[k] += float(phot["aperture_sum"][0]) / img.sum()
     return fracs / n_phases**2
+
+
+def aperture_set_from_psf(psf_oversampled, oversample: int, *, input_scale: float,
+                          output_scale: float, pixfrac: float = 1.0, ee=(30, 50, 70),
+                          n_phases: int = 3) -> ApertureSet:
+    """Aperture radii and corrections measured on a tabulated PSF.
+
+    Parameters
+    ----------
+    psf_oversampled : ndarray (n, n)
+        The detector PSF (already integrated over an input pixel) sampled
+        ``oversample``× finer than input pixels, centred, summing to the total flux
+        convention (e.g. :func:`webbcal.simulate.psf_model` ``.data``).
+    oversample : int
+    input_scale, output_scale : float
+        Detector and mosaic pixel scales [arcsec].
+    pixfrac : float
+        Drizzle pixfrac.
+
+    The PSF is convolved with the drizzle drop and the output pixel, sampled on the
+    mosaic grid at several sub-pixel phases, and measured with exact-overlap circular
+    apertures; each radius is where the mean encircled fraction reaches ``ee``.
+    """
+    from photutils.aperture import CircularAperture, aperture_photometry
+    from scipy.ndimage import map_coordinates, uniform_filter1d
+
+    img = np.asarray(psf_oversampled, np.float64)
+    total = img.sum() / oversample**2
+    for width in (pixfrac * oversample, output_scale / input_scale * oversample):
+        w = max(int(round(width)), 1)
+        img = uniform_filter1d(uniform_filter1d(img, w, axis=0, mode="constant"), w, axis=1,
+                               mode="constant")
+    step = output_scale / input_scale * oversample  # oversampled samples per output pixel
+    c = (img.shape[0] - 1) / 2.0
+    n_out = int((img.shape[0] - 1) / step) - 2
+    n_out -= 1 - n_out % 2
+    radii_grid = np.linspace(0.3, 0.45 * n_out, 120)
+    curve = np.zeros(radii_grid.size)
+    phases = (np.arange(n_phases) + 0.5) / n_phases - 0.5
+    k = np.arange(n_out) - (n_out - 1) / 2.0
+    for px in phases:
+        for py in phases:
+            yy = (k[:, None] - py) * step + c
+            xx = (k[None, :] - px) * step + c
+            yy, xx = np.broadcast_arrays(yy, xx)
+            sampled = map_coordinates(img, [yy.ravel(), xx.ravel()], order=1).reshape(yy.shape)
+            sampled *= (output_scale / input_scale) ** 2 / total
+            centre = ((n_out - 1) / 2.0 + px, (n_out - 1) / 2.0 + py)
+            phot = aperture_photometry(sampled, [CircularAperture(centre, r=r)
+                                                 for r in radii_grid])
+            curve += np.array([float(phot[f"aperture_sum_{j}"][0])
+                               for j in range(radii_grid.size)])
+    curve /= n_phases**2
+    curve = np.maximum.accumulate(curve)
+    fr = np.asarray(ee, np.float64) / 100.0
+    radii = np.interp(fr, curve, radii_grid)
+    return ApertureSet(tuple(int(e) for e in ee), tuple(float(r) for r in radii),
+                       tuple(float(1.0 / f) for f in fr), float("nan"))

@@ -53,12 +53,12 @@ def median_of_singles(sci: np.ndarray, wht: np.ndarray, *, maskpt: float,
     """
     thresholds = (maskpt * np.asarray(median_weights, np.float32))[:, None, None]
     good = (wht > thresholds) & (wht > 0) & np.isfinite(sci)
-    stack = np.where(good, sci, np.nan)
+    stack = np.sort(np.where(good, sci, np.nan).astype(np.float32), axis=0)  # NaNs last
     n_good = good.sum(axis=0)
-    out = np.full(sci.shape[1:], np.nan, np.float32)
-    has = n_good > 0
-    if has.any():
-        out[has] = np.nanmedian(stack[:, has], axis=0)
+    lo = np.take_along_axis(stack, np.maximum((n_good - 1) // 2, 0)[None], axis=0)[0]
+    hi = np.take_along_axis(stack, np.minimum(n_good // 2, len(stack) - 1)[None], axis=0)[0]
+    out = (0.5 * (lo + hi)).astype(np.float32)
+    out[n_good == 0] = np.nan
     return out
 
 

@@ -82,14 +82,15 @@ class MosaicAccumulator:
     """
 
     def __init__(self, shape: tuple[int, int], params: DrizzleParams = DrizzleParams(),
-                 *, margin: int = 4):
+                 *, margin: int = 4, variances: bool = True):
         from drizzle.resample import Drizzle
 
         self.shape = tuple(int(n) for n in shape)
         self.params = params
         self.margin = int(margin)
         padded = tuple(n + 2 * self.margin for n in self.shape)
-        self._var = [np.zeros(padded, np.float32) for _ in range(3)]
+        # variances=False (e.g. outlier singles): only SCI and WHT, about half the work
+        self._var = [np.zeros(padded, np.float32) for _ in range(3)] if variances else None
         self._driz = Drizzle(
             kernel=params.kernel,
             fillval=params.fillval,
@@ -127,11 +128,12 @@ class MosaicAccumulator:
         weights = drizzle_weights(dq, var_rnoise, weight_type=self.params.weight_type,
                                   exptime=exptime)
         sci = np.asarray(sci, dtype=np.float32)
-        zeros = np.zeros_like(sci)
-        variances = [
-            _clean(var_rnoise), _clean(var_poisson),
-            _clean(var_flat) if var_flat is not None else zeros,
-        ]
+        variances = None
+        if self._var is not None:
+            variances = [
+                _clean(var_rnoise), _clean(var_poisson),
+                _clean(var_flat) if var_flat is not None else np.zeros_like(sci),
+            ]
         self._driz.add_image(
             np.where(weights > 0, sci, 0).astype(np.float32),
             exptime=float(exptime),
@@ -150,7 +152,11 @@ class MosaicAccumulator:
         d = self._driz
         m, (ny, nx) = self.margin, self.shape
         crop = (slice(m, m + ny), slice(m, m + nx))
-        var_rnoise, var_poisson, var_flat = (np.asarray(v[crop], np.float32) for v in d.out_img2)
+        if self._var is None:
+            var_rnoise = var_poisson = var_flat = np.zeros(self.shape, np.float32)
+        else:
+            var_rnoise, var_poisson, var_flat = (np.asarray(v[crop], np.float32)
+                                                 for v in d.out_img2)
         err = np.sqrt(var_rnoise + var_poisson + var_flat).astype(np.float32)
         con = None
         if self.params.context and d.out_ctx is not None:

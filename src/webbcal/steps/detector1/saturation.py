@@ -45,8 +45,7 @@ class SaturationStep(Step):
               if self.params.use_readpatt else None)
         zf = model.zeroframe if (exp.zeroframe and model.zeroframe is not None) else None
         flag_saturation(
-            model.data, model.groupdq, model.pixeldq, np.array(ref.data, np.float32),
-            np.array(sat_dq, np.uint32),
+            model.data, model.groupdq, model.pixeldq, ref.data, sat_dq,
             saturated=int(DQ.SATURATED), do_not_use=int(DQ.DO_NOT_USE),
             ad_floor=int(DQ.AD_FLOOR), no_sat_check=int(DQ.NO_SAT_CHECK),
             n_pix_grow_sat=self.params.n_pix_grow_sat, read_pattern=rp, zeroframe=zf)

@@ -58,3 +58,27 @@ def remap_context(con, added, n_total: int):
         bit = (src[b // 32] >> np.uint32(b % 32)) & np.uint32(1)
         out[k // 32] |= bit << np.uint32(k % 32)
     return out.view(np.int32)
+
+
+#: Work shared with forked worker processes (set just before forking, cleared after):
+#: children inherit it instead of receiving pickled exposures.
+WORK: dict = {}
+
+
+def fork_map(fn, n_items: int, workers: int, **shared):
+    """``[fn(i) for i in range(n_items)]``, in ``workers`` forked processes if > 1.
+
+    ``shared`` is put into :data:`WORK` for ``fn`` to read; results come back pickled.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    WORK.update(shared)
+    try:
+        if workers > 1 and n_items > 1:
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(min(workers, n_items), mp_context=ctx) as pool:
+                return list(pool.map(fn, range(n_items)))
+        return [fn(i) for i in range(n_items)]
+    finally:
+        WORK.clear()

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from webbcal.algorithms.image3.resample import BAD_BITS
+
 log = logging.getLogger("webbcal.image3")
 
 __all__ = ["Member", "ExposureLibrary", "exposure_group", "exposure_transform"]
@@ -170,6 +172,10 @@ class ExposureLibrary:
             model.data = (model.data - np.float32(m.sky_subtract)).astype(np.float32)
         if m.nodes is None:
             m.nodes = _nodes_of(model)
+        if not np.isfinite(m.median_weight):  # median ivm weight (outlier_detection)
+            var = model.var_rnoise[::7, ::7]
+            good = ((model.dq[::7, ::7] & BAD_BITS) == 0) & np.isfinite(var) & (var > 0)
+            m.median_weight = float(np.median(1.0 / var[good])) if good.any() else 0.0
         return model
 
     def nodes(self, index: int):

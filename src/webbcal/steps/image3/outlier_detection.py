@@ -37,6 +37,7 @@ class OutlierParams_(StepParams):
     grow: int = param(1, "neighbour radius for the second threshold [pixels]")
     tile_size: int = param(0, "median tile size in mosaic pixels (0: sized to ~512 MB)")
     memory_budget_mb: float = param(512.0, "singles memory per tile when tile_size = 0")
+    workers: int = param(1, "processes for the median tiles and the per-exposure flagging")
 
 
 def crf_name(name: str) -> str:
@@ -68,9 +69,7 @@ class OutlierDetectionStep(Step):
         return load_library(path)
 
     def process(self, library, refs):
-        from webbcal.algorithms.image3.outliers import OutlierParams, blot, flag_outliers
-        from webbcal.algorithms.image3.pixmap import grid_pixmap
-        from webbcal.datamodels import DQ
+        from webbcal.algorithms.image3.outliers import OutlierParams
 
         p = self.params
         oparams = OutlierParams(snr=_pair(p.snr, "snr"), scale=_pair(p.scale, "scale"),
@@ -79,40 +78,57 @@ class OutlierDetectionStep(Step):
             log.warning("outlier_detection: skipped: needs at least 2 exposures, found %d",
                         len(library))
             return library
+        from webbcal.steps.image3._library import overlapping_pairs
+
+        if not overlapping_pairs(library):
+            log.warning("outlier_detection: skipped: no two exposures overlap, so no pixel "
+                        "can be compared with another exposure")
+            return library
         grid = output_grid(library)
         median = self.median_image(library, grid)
+        from webbcal.steps.image3._drizzle import fork_map
+
+        workers = p.workers if library.save_crf else 1  # in-memory results stay here
+        results = fork_map(_flag_job, len(library), workers, step=self, library=library,
+                           median=median, grid=grid, oparams=oparams)
         flagged_total = 0
-        for k, m in enumerate(library.members):
-            model = library.load(k)
-            sky = 0.0 if m.bkgsub else m.bkglevel
-            blotted = blot(median, grid_pixmap(library.nodes(k), grid))
-            flags = flag_outliers(model.data - np.float32(sky), model.err, blotted,
-                                  params=oparams)
-            flags &= (model.dq & int(DQ.DO_NOT_USE)) == 0
-            model.dq[flags] |= np.uint32(DQ.OUTLIER | DQ.DO_NOT_USE)
-            n = int(flags.sum())
+        for k, n, model, path in results:
             flagged_total += n
-            model.header["S_OUTLIR"] = ("COMPLETE", "webbcal outlier_detection step")
-            model.header.add_history(f"webbcal outlier_detection: {n} pixels flagged")
-            log.info("outlier_detection: %s: %d pixels flagged (%.3f %%)", m.name, n,
-                     100.0 * n / flags.size)
-            if library.save_crf:
-                path = Path(library.output_dir) / crf_name(m.name)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                model.write(path)
-                library.replace(k, model, path=path)
-            else:
-                library.replace(k, model)
+            library.replace(k, model, path=path)
         library.header["NOUTLIER"] = (flagged_total, "pixels flagged by outlier_detection")
         return library
 
+    def flag_member(self, library, k, median, grid, oparams):
+        """Blot the median onto member ``k``, flag it, write its crf (if saving).
+
+        Returns (k, n_flagged, model or None, crf path or None).
+        """
+        from webbcal.algorithms.image3.outliers import blot, flag_outliers
+        from webbcal.algorithms.image3.pixmap import grid_pixmap
+        from webbcal.datamodels import DQ
+
+        m = library.members[k]
+        model = library.load(k)
+        sky = 0.0 if m.bkgsub else m.bkglevel
+        blotted = blot(median, grid_pixmap(library.nodes(k), grid))
+        flags = flag_outliers(model.data - np.float32(sky), model.err, blotted, params=oparams)
+        flags &= (model.dq & int(DQ.DO_NOT_USE)) == 0
+        model.dq[flags] |= np.uint32(DQ.OUTLIER | DQ.DO_NOT_USE)
+        n = int(flags.sum())
+        model.header["S_OUTLIR"] = ("COMPLETE", "webbcal outlier_detection step")
+        model.header.add_history(f"webbcal outlier_detection: {n} pixels flagged")
+        log.info("outlier_detection: %s: %d pixels flagged (%.3f %%)", m.name, n,
+                 100.0 * n / flags.size)
+        if not library.save_crf:
+            return k, n, model, None
+        path = Path(library.output_dir) / crf_name(m.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.write(path)
+        return k, n, None, path
+
     def median_image(self, library, grid):
         """The median of the drizzled singles over ``grid``, computed tile by tile."""
-        from webbcal.algorithms.image3.outliers import median_of_singles
-        from webbcal.algorithms.image3.pixmap import grid_window
-        from webbcal.algorithms.image3.resample import (DrizzleParams, MosaicAccumulator,
-                                                        drizzle_weights)
-        from webbcal.steps.image3._drizzle import add_member
+        from webbcal.algorithms.image3.resample import DrizzleParams
 
         p = self.params
         dparams = DrizzleParams(kernel=p.kernel, pixfrac=p.pixfrac,
@@ -121,30 +137,67 @@ class OutlierDetectionStep(Step):
         if not size:
             per_pixel = 8.0 * len(library)
             size = int(np.sqrt(p.memory_budget_mb * 1e6 / per_pixel))
+        if p.workers > 1:
+            size = min(size, int(np.ceil(max(grid.shape) / 2.0)))
         median = np.full(grid.shape, np.nan, np.float32)
-        for x0, y0, tile in grid.tiles(size):
-            sci, wht, mw = [], [], []
-            for k, m in enumerate(library.members):
-                nodes = library.nodes(k)
-                if grid_window(nodes, tile, margin=6) is None:
-                    continue
-                model = library.load(k)
-                if not np.isfinite(m.median_weight):
-                    w = drizzle_weights(model.dq, model.var_rnoise, weight_type=p.weight_type,
-                                        exptime=m.exptime)
-                    pos = w[w > 0]
-                    m.median_weight = float(np.median(pos)) if pos.size else 0.0
-                acc = MosaicAccumulator(tile.shape, dparams)
-                sky = 0.0 if m.bkgsub else m.bkglevel
-                if add_member(acc, model, nodes, tile, sky=sky, exptime=m.exptime):
-                    single = acc.finalize()
-                    sci.append(single.sci)
-                    wht.append(single.wht)
-                    mw.append(m.median_weight)
-                del model
-            if sci:
+        tiles = list(grid.tiles(size))
+        from webbcal.steps.image3._drizzle import fork_map
+
+        for k in range(len(library)):  # median weights, once, before forking
+            self._median_weight(library, k)
+        results = fork_map(_median_job, len(tiles), p.workers, step=self, library=library,
+                           tiles=tiles, dparams=dparams)
+        for i, tile_median in results:
+            x0, y0, tile = tiles[i]
+            if tile_median is not None:
                 ny, nx = tile.shape
-                median[y0:y0 + ny, x0:x0 + nx] = median_of_singles(
-                    np.stack(sci), np.stack(wht), maskpt=p.maskpt,
-                    median_weights=np.asarray(mw))
+                median[y0:y0 + ny, x0:x0 + nx] = tile_median
         return median
+
+    def _median_weight(self, library, k, model=None):
+        m = library.members[k]
+        if self.params.weight_type == "exptime":
+            return m.exptime
+        if not np.isfinite(m.median_weight):  # set by ExposureLibrary.load (ivm)
+            library.load(k)
+        return m.median_weight
+
+    def median_tile(self, library, tile, dparams):
+        """Median of the singles of every member overlapping ``tile`` (None if none)."""
+        from webbcal.algorithms.image3.outliers import median_of_singles
+        from webbcal.algorithms.image3.pixmap import grid_window
+        from webbcal.algorithms.image3.resample import MosaicAccumulator
+        from webbcal.steps.image3._drizzle import add_member
+
+        sci, wht, mw = [], [], []
+        for k, m in enumerate(library.members):
+            nodes = library.nodes(k)
+            if grid_window(nodes, tile, margin=6) is None:
+                continue
+            model = library.load(k)
+            acc = MosaicAccumulator(tile.shape, dparams, variances=False)
+            sky = 0.0 if m.bkgsub else m.bkglevel
+            if add_member(acc, model, nodes, tile, sky=sky, exptime=m.exptime):
+                single = acc.finalize()
+                sci.append(single.sci)
+                wht.append(single.wht)
+                mw.append(self._median_weight(library, k, model))
+            del model
+        if not sci:
+            return None
+        return median_of_singles(np.stack(sci), np.stack(wht), maskpt=self.params.maskpt,
+                                 median_weights=np.asarray(mw))
+
+
+def _median_job(i):
+    from webbcal.steps.image3._drizzle import WORK
+
+    x0, y0, tile = WORK["tiles"][i]
+    return i, WORK["step"].median_tile(WORK["library"], tile, WORK["dparams"])
+
+
+def _flag_job(k):
+    from webbcal.steps.image3._drizzle import WORK
+
+    return WORK["step"].flag_member(WORK["library"], k, WORK["median"], WORK["grid"],
+                                    WORK["oparams"])

@@ -4,7 +4,7 @@ The grid covers every member (pixel scale, rotation, shape and CRVAL settable, s
 :func:`output_grid`). With ``tile_size`` the grid is split into tiles that are
 drizzled independently (optionally in ``workers`` processes) and assembled; each
 tile holds one output tile and one input exposure at a time. The context plane can
-be turned off (``context = false``) for huge mosaics. Result: an i2d
+be turned off (``context_plane = false``) for huge mosaics. Result: an i2d
 ``MosaicModel`` (SCI, ERR, CON, WHT, VAR_*) with the grid's TAN WCS in the SCI header,
 attached to the library as ``library.mosaic``.
 """
@@ -12,8 +12,6 @@ attached to the library as ``library.mosaic``.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,7 +37,7 @@ class ResampleParams(StepParams):
     crval: str | None = param(None, "'RA Dec' of the tangent point [deg]")
     output_shape: str | None = param(None, "'nx ny' of the output (official order)")
     tile_size: int = param(0, "split the output into tiles of this size (0: one tile)")
-    context: bool = param(True, "write the context (CON) plane")
+    context_plane: bool = param(True, "write the context (CON) plane")
     workers: int = param(1, "processes drizzling tiles in parallel")
 
 
@@ -55,14 +53,11 @@ def _numbers(text, n, name):
     return vals
 
 
-_WORK: dict = {}
-
-
 def _tile_job(index):
-    from webbcal.steps.image3._drizzle import drizzle_tile
+    from webbcal.steps.image3._drizzle import WORK, drizzle_tile
 
-    x0, y0, tile = _WORK["tiles"][index]
-    mosaic, added = drizzle_tile(_WORK["library"], tile, _WORK["params"])
+    x0, y0, tile = WORK["tiles"][index]
+    mosaic, added = drizzle_tile(WORK["library"], tile, WORK["params"])
     return index, mosaic, added
 
 
@@ -93,24 +88,20 @@ class ResampleStep(Step):
         grid = self.grid(library)
         library.grid = grid
         dparams = DrizzleParams(kernel=p.kernel, pixfrac=p.pixfrac, weight_type=p.weight_type,
-                                context=p.context)
+                                context=p.context_plane)
         ny, nx = grid.shape
         n = len(library)
         planes = {k: np.full(grid.shape, np.nan if k == "sci" else 0, np.float32)
                   for k in ("sci", "err", "wht", "var_rnoise", "var_poisson", "var_flat")}
-        con = np.zeros(((n + 31) // 32, ny, nx), np.int32) if p.context else None
-        tiles = list(grid.tiles(p.tile_size or None))
-        _WORK.update(library=library, tiles=tiles, params=dparams)
-        try:
-            if p.workers > 1 and len(tiles) > 1:
-                ctx = multiprocessing.get_context("fork")
-                with ProcessPoolExecutor(p.workers, mp_context=ctx) as pool:
-                    results = list(pool.map(_tile_job, range(len(tiles))))
-            else:
-                results = [_tile_job(i) for i in range(len(tiles))]
-        finally:
-            _WORK.clear()
-        from webbcal.steps.image3._drizzle import remap_context
+        con = np.zeros(((n + 31) // 32, ny, nx), np.int32) if p.context_plane else None
+        size = p.tile_size or None
+        if size is None and p.workers > 1:  # one tile per worker at least
+            size = int(np.ceil(max(ny, nx) / 2.0))
+        tiles = list(grid.tiles(size))
+        from webbcal.steps.image3._drizzle import fork_map, remap_context
+
+        results = fork_map(_tile_job, len(tiles), p.workers, library=library, tiles=tiles,
+                           params=dparams)
 
         used = set()
         for index, mosaic, added in results:

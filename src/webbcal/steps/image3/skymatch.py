@@ -34,7 +34,7 @@ class SkyMatchParams(StepParams):
     usigma: float = param(4.0, "upper clipping limit [sigma]")
     subtract: bool = param(False, "subtract the levels from the data")
     cell_size: int = param(32, "overlap cells, in mosaic pixels")
-    stride: int = param(2, "pixel subsampling (each axis) for the statistics")
+    stride: int = param(4, "pixel subsampling (each axis) for the statistics")
 
 
 def cell_medians(values, cell_ids, *, min_count: int = 16):

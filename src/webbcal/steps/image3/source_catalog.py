@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -28,7 +29,10 @@ class SourceCatalogParams(StepParams):
     aperture_ee1: int = param(30, "encircled energy of the smallest aperture [%]")
     aperture_ee2: int = param(50, "encircled energy of the middle aperture [%]")
     aperture_ee3: int = param(70, "encircled energy of the largest aperture [%]")
-    psf_fwhm: float | None = param(None, "PSF FWHM [arcsec] (default: table for FILTER)")
+    psf_model: Literal["simulated", "gaussian"] = param(
+        "simulated", "PSF for the EE radii: webbcal.simulate.psf_model (segmented pupil) "
+        "or a Gaussian of psf_fwhm")
+    psf_fwhm: float | None = param(None, "Gaussian PSF FWHM [arcsec] (default: table for FILTER)")
     input_pixel_scale: float | None = param(None, "detector pixel scale [arcsec] "
                                             "(default: from the mosaic's pixel scale ratio)")
     ci_extended: float = param(1.1, "is_extended when CI_70_30 exceeds this × a point source's")
@@ -112,12 +116,23 @@ class SourceCatalogStep(Step):
         if mosaic is None or grid is None:
             raise WebbcalError("source_catalog: no mosaic (run resample first)")
         filt = str(mosaic.header.get("FILTER", library.header.get("FILTER", "")))
-        fwhm = p.psf_fwhm if p.psf_fwhm else psf_fwhm(filt)
+        fwhm = p.psf_fwhm if p.psf_fwhm else psf_fwhm(filt)  # gaussian model only
         in_scale = p.input_pixel_scale or _native_scale(library)
         pixfrac = float(mosaic.header.get("PIXFRAC", 1.0))
-        apertures = aperture_set(fwhm, input_scale=in_scale, output_scale=grid.pixel_scale,
-                                 pixfrac=pixfrac,
-                                 ee=(p.aperture_ee1, p.aperture_ee2, p.aperture_ee3))
+        ee = (p.aperture_ee1, p.aperture_ee2, p.aperture_ee3)
+        if p.psf_model == "simulated":
+            from webbcal.algorithms.image3.apcorr import aperture_set_from_psf
+            from webbcal.instrument import filter_info
+            from webbcal.simulate.psf import psf_model
+
+            pivot = filter_info(filt, str(mosaic.header.get("PUPIL", "CLEAR"))).pivot_um
+            psf = psf_model(filt, round(in_scale, 5), round(pivot, 3))
+            apertures = aperture_set_from_psf(psf.data, psf.oversample, input_scale=in_scale,
+                                              output_scale=grid.pixel_scale, pixfrac=pixfrac,
+                                              ee=ee)
+        else:
+            apertures = aperture_set(fwhm, input_scale=in_scale,
+                                     output_scale=grid.pixel_scale, pixfrac=pixfrac, ee=ee)
         cparams = CatalogParams(snr_threshold=p.snr_threshold, npixels=p.npixels,
                                 deblend=p.deblend, kernel_fwhm=p.kernel_fwhm,
                                 aperture_ee=apertures.ee, aperture_radii=apertures.radii,
@@ -131,7 +146,7 @@ class SourceCatalogStep(Step):
             > p.ci_extended * point_ci
         table.meta.update({"aperture_radii_pix": list(apertures.radii),
                            "aperture_corrections": list(apertures.corrections),
-                           "psf_fwhm_arcsec": fwhm, "filter": filt})
+                           "psf_model": p.psf_model, "filter": filt})
         library.catalog = table
         library.segmentation = sources.segmentation
         log.info("source_catalog: %d sources", len(table))

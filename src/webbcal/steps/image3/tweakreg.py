@@ -122,10 +122,11 @@ class TweakRegStep(Step):
         if refcat is not None and absolute is None:
             log.warning("tweakreg: absolute alignment skipped: fewer than %d matches with %s",
                         p.minobj, p.abs_refcat)
-        for (gid, idx), corr, fit in zip(groups.items(), corrections, fits):
-            if fit is None and len(groups) > 1 and not np.any(corr.shift) \
-                    and corr.rotation == 0:
-                log.info("tweakreg: group %s is the reference (or could not be matched)", gid)
+        reference = max(range(len(catalogs)), key=lambda g: len(catalogs[g]), default=0)
+        for g, ((gid, idx), corr, fit) in enumerate(zip(groups.items(), corrections, fits)):
+            if fit is None and g != reference:
+                log.warning("tweakreg: exposure group %s skipped: fewer than %d stars matched "
+                            "the other groups (no overlap?); its WCS is kept", gid, p.minobj)
             for k in idx:
                 self._apply(library, k, corr, pointings.get(k))
         library.header["TWKABS"] = (absolute is not None, "aligned to an absolute catalog")
