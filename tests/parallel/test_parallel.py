@@ -139,3 +139,20 @@ def test_detector1_dask_bitwise_equals_serial(tiny_world, dask_client, tmp_path)
             with fits.open(a) as ha, fits.open(b) as hb:
                 for ext in ("SCI", "ERR", "DQ"):
                     assert ha[ext].data.tobytes() == hb[ext].data.tobytes(), (a, ext)
+
+
+def test_cli_run_on_a_scheduler_matches_serial(tiny_world, dask_client, tmp_path):
+    """`webbcal run detector1 … --scheduler ADDRESS` writes the same rate files as serial."""
+    from webbcal.cli import main
+
+    paths = [str(p) for p in tiny_world.uncal_files[:2]]
+    with tiny_world.crds_env():
+        rc_s = main(["-q", "run", "detector1", *paths, "--output-dir", str(tmp_path / "s")])
+        rc_d = main(["-q", "run", "detector1", *paths, "--output-dir", str(tmp_path / "d"),
+                     "--scheduler", dask_client.scheduler.address])
+    assert rc_s == 0 and rc_d == 0
+    rates = sorted((tmp_path / "s").glob("*_rate.fits"))
+    assert len(rates) == 2
+    for a in rates:
+        with fits.open(a) as ha, fits.open(tmp_path / "d" / a.name) as hb:
+            assert ha["SCI"].data.tobytes() == hb["SCI"].data.tobytes()

@@ -41,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder for the products (default: next to each input)")
     parser.add_argument("--config", "-c", type=Path, default=None,
                         help="TOML configuration file ([steps.STEP] tables)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="run on a local Dask cluster of N worker processes")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on an existing Dask scheduler (e.g. tcp://host:8786)")
     parser.add_argument("--overwrite", action="store_true",
                         help="redo files whose products already exist")
     parser.add_argument("--save-intermediate", action="store_true", default=None,
@@ -94,6 +98,8 @@ def main(args: argparse.Namespace) -> int:
     pipeline = cls(steps=overrides, config_file=args.config, output_dir=args.output_dir,
                    save_intermediate=args.save_intermediate)
     files = list(args.files)
+    if args.workers or args.scheduler:
+        return _run_distributed(args, overrides, files)
     failures: list[tuple[Path, str, bool]] = []
     n_done = n_skipped = 0
     t_all = time.perf_counter()
@@ -134,3 +140,19 @@ def main(args: argparse.Namespace) -> int:
         print(f"  {reason}" if str(path) in reason else f"  {path}: {reason}", file=sys.stderr)
     all_bad_input = len(failures) == len(files) and all(bad for _, _, bad in failures)
     return 2 if all_bad_input else 1
+
+
+def _run_distributed(args: argparse.Namespace, overrides: dict, files: list[Path]) -> int:
+    """Hand the exposures to Dask workers (``webbcal.parallel.run_many``); same exit codes."""
+    from webbcal.parallel import run_many
+
+    pipeline_kwargs = {"steps": overrides, "output_dir": args.output_dir,
+                       "config_file": args.config and str(args.config),
+                       "save_intermediate": args.save_intermediate}
+    summary = run_many(
+        args.stage, files, workers=args.workers, scheduler=args.scheduler,
+        pipeline_kwargs=pipeline_kwargs, overwrite=args.overwrite,
+        progress=lambda r, n, total: print(f"[{n}/{total}] {Path(r.path).name}: {r.status}",
+                                           flush=True))
+    print("\n".join(summary.lines()))
+    return summary.exit_code
