@@ -22,6 +22,25 @@ Usage::
    timed run (VmHWM reset before it) against the number of groups.
 
 Targets (issue 4): ceers-mini warm ≤ 1 s, peak RSS ≤ 1 GB on 2 cores.
+
+Measured (engineer A2, 2026-11-24, shared 2-core machine at load average 7–12, so
+CPU seconds are the comparable figure; the lead re-measures on an idle machine):
+
+* jump two-point + neighbour pass (no snowballs) on the ceers-mini cube, 2 threads:
+  0.73–0.80 s CPU before → 0.32–0.34 s CPU after (identical group DQ);
+  ramp_fit (OLS): 1.08–1.31 s CPU before → 0.39 s CPU after (identical rates).
+  How: rows of differences sorted by a sorting network and screened in one
+  vectorised pass (exact per-pixel search only for the ~10 % candidates); clean
+  pixels fitted a row at a time with precomputed Fixsen slope coefficients; JUMP
+  flagged in place with one trigger bit per pixel instead of a uint8 cube.
+* cold numba cache, compile CPU (load ~10): jump 14 → 18 s, ramp_fit 9 → 29 s.
+* memory, per step after a warm-up run (VmHWM reset): the uncal is read straight into
+  float32 (no uint16 cube, file pages released chunk by chunk); jump adds +5 MB
+  (ceers-mini) / +37 MB (RAPID 100 groups) without snowballs; ramp_fit adds its
+  output planes (160 MB full frame). RAPID 100 groups: peak 2.6 GB with
+  ``expand_large_events=False`` (= base 0.45 + float32 cube 1.68 + group DQ 0.42 +
+  outputs), 4.4 GB with snowball flagging on (snowballs.py's transient +1.9 GB).
+  RAPID 100 total CPU 39–41 s at load ~9 (jump 24–43 s wall, ramp_fit 31–35 s wall).
 """
 
 from __future__ import annotations

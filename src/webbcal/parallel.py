@@ -1,6 +1,8 @@
 """Run a stage over many inputs: serially, on a local Dask cluster, or on a scheduler.
 
-Work items are input paths (exposures for detector1/image2, associations for image3).
+Work items are input paths: exposures for detector1/image2; for image3 on Dask, the
+mosaic's tiles (each association runs here and its pipeline hands tiles to the workers
+through ``client.get_executor()``), or whole associations with ``tiles=False``.
 Only plain data crosses process boundaries: a :class:`Task` holds the stage name, one
 path, the pipeline keyword arguments and the environment variables the worker needs
 (CRDS location and context). Each task builds its pipeline, runs it on its path and
@@ -25,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -37,7 +40,7 @@ from typing import Any, Literal
 log = logging.getLogger("webbcal.parallel")
 
 __all__ = ["Task", "TaskResult", "RunSummary", "run_many", "run_task", "expected_products",
-           "fits_is_complete", "start_client", "FORWARDED_ENV"]
+           "fits_is_complete", "is_complete", "start_client", "FORWARDED_ENV"]
 
 #: Environment variables copied from the submitting process into every task.
 FORWARDED_ENV = ("CRDS_PATH", "CRDS_CONTEXT", "CRDS_SERVER_URL", "CRDS_OBSERVATORY")
@@ -46,6 +49,9 @@ FORWARDED_ENV = ("CRDS_PATH", "CRDS_CONTEXT", "CRDS_SERVER_URL", "CRDS_OBSERVATO
 STAGE_PRODUCTS = {"detector1": ("rate", "rateints"), "image2": ("cal",)}
 
 Status = Literal["done", "skipped", "failed"]
+
+#: ``on_step(path, step_name, event, seconds)``, event ``"start"`` or ``"done"``.
+StepCallback = Callable[[str, str, str, float], None]
 
 
 @dataclass(frozen=True)
@@ -190,8 +196,10 @@ def expected_products(stage: Any, path: str | os.PathLike, output_dir: str | os.
     """Paths an input's products will have (for the skip check).
 
     detector1: ``<stem>_rate.fits`` and ``<stem>_rateints.fits``; image2:
-    ``<stem>_cal.fits``; image3: ``<product>_i2d.fits`` per association product;
-    any other stage: ``<stem>_<suffix>.fits`` for ``products``.
+    ``<stem>_cal.fits``; image3: ``<product>_i2d.fits`` for every product of the
+    association (named by ``products[].name``, not by the association's file name);
+    another registered stage: ``<stem>_<output_suffix>.fits``; a callable stage:
+    ``<stem>_<suffix>.fits`` for ``products`` (none: never skipped).
     """
     from webbcal.pipelines.base import product_stem
 
@@ -201,14 +209,41 @@ def expected_products(stage: Any, path: str | os.PathLike, output_dir: str | os.
         from webbcal.datamodels import read_association
 
         try:
-            names = [p["name"] if isinstance(p, Mapping) else p.name
-                     for p in read_association(path).products]
+            asn = read_association(path)
+            names = [asn.product_name(k) for k in range(len(asn.products))]
         except Exception:  # noqa: BLE001 - an unreadable association is never "done"
             return [out / f".missing-{path.name}"]
         return [out / f"{name}_i2d.fits" for name in names]
     if products is None:
-        products = STAGE_PRODUCTS.get(stage, ()) if isinstance(stage, str) else ()
+        products = _stage_products(stage)
     return [out / f"{product_stem(path)}_{suffix}.fits" for suffix in products]
+
+
+def _stage_products(stage: Any) -> tuple[str, ...]:
+    """Default product suffixes of a stage (see :func:`expected_products`)."""
+    if not isinstance(stage, str):
+        return ()
+    if stage in STAGE_PRODUCTS:
+        return STAGE_PRODUCTS[stage]
+    try:
+        from webbcal.pipelines import pipeline_class
+
+        suffix = pipeline_class(stage).output_suffix
+    except Exception:  # noqa: BLE001 - an unknown stage fails later, with its reason
+        return ()
+    return (suffix,) if suffix else ()
+
+
+def is_complete(path: str | os.PathLike) -> bool:
+    """A product counts as complete: a structurally complete FITS file
+    (:func:`fits_is_complete`), or any other non-empty file (catalogs, JSON)."""
+    path = Path(path)
+    if path.suffix.lower() == ".fits":
+        return fits_is_complete(path)
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 # -- one task ----------------------------------------------------------------------
@@ -221,12 +256,14 @@ def _worker_name() -> str:
         return f"pid {os.getpid()}"
 
 
-def run_task(task: Task) -> TaskResult:
+def run_task(task: Task, *, on_step: StepCallback | None = None) -> TaskResult:
     """Run one task (in-process or on a Dask worker); never raises for a bad input.
 
     Returns a ``skipped`` result when every expected product is complete and
     ``overwrite`` is False, ``done`` with the written paths, or ``failed`` with the
-    exception's message (a traceback is logged at DEBUG).
+    exception's message (a traceback is logged at DEBUG). ``on_step(path, step,
+    event, seconds)`` (in-process runs only) hears ``"start"`` and ``"done"`` of every
+    pipeline step.
     """
     from webbcal.errors import WebbcalError
 
@@ -238,7 +275,7 @@ def run_task(task: Task) -> TaskResult:
     out_dir = task.pipeline_kwargs.get("output_dir")
     try:
         wanted = expected_products(task.stage, path, out_dir, task.products)
-        if not task.overwrite and wanted and all(fits_is_complete(p) for p in wanted):
+        if not task.overwrite and wanted and all(is_complete(p) for p in wanted):
             return TaskResult(task.path, "skipped", tuple(map(str, wanted)),
                               time.perf_counter() - t0, worker=where)
         if not path.exists():
@@ -250,6 +287,8 @@ def run_task(task: Task) -> TaskResult:
             from webbcal.pipelines import pipeline_class
 
             pipeline = pipeline_class(task.stage)(**dict(task.pipeline_kwargs))
+            if on_step is not None:
+                _watch_steps(pipeline, task.path, on_step)
             pipeline.run(path)
             outputs, timings = list(pipeline.output_paths), dict(pipeline.timings)
     except WebbcalError as exc:
@@ -261,6 +300,19 @@ def run_task(task: Task) -> TaskResult:
                           reason=f"{type(exc).__name__}: {exc}", worker=where)
     return TaskResult(task.path, "done", tuple(map(str, outputs)), time.perf_counter() - t0,
                       timings, worker=where)
+
+
+def _watch_steps(pipeline: Any, path: str, on_step: StepCallback) -> None:
+    """Make every step of ``pipeline`` report its start and end to ``on_step``."""
+    for name, step in getattr(pipeline, "steps", {}).items():
+        def run(*args, _name=name, _run=step.run, **kwargs):
+            on_step(path, _name, "start", 0.0)
+            t0 = time.perf_counter()
+            out = _run(*args, **kwargs)
+            on_step(path, _name, "done", time.perf_counter() - t0)
+            return out
+
+        step.run = run
 
 
 # -- many tasks --------------------------------------------------------------------
@@ -290,7 +342,8 @@ def run_many(stage: Any, paths: Iterable[str | os.PathLike], *, workers: int | N
              scheduler: str | None = None, client: Any = None,
              pipeline_kwargs: Mapping[str, Any] | None = None, overwrite: bool = False,
              products: Sequence[str] | None = None,
-             progress: Callable[[TaskResult, int, int], None] | None = None) -> RunSummary:
+             progress: Callable[[TaskResult, int, int], None] | None = None,
+             on_step: StepCallback | None = None, tiles: bool = True) -> RunSummary:
     """Run ``stage`` on every path; return what happened to each.
 
     Parameters
@@ -315,6 +368,13 @@ def run_many(stage: Any, paths: Iterable[str | os.PathLike], *, workers: int | N
         Product suffixes checked for the skip (default per stage).
     progress : callable(result, n_finished, n_total), optional
         Called in the submitting process as each task finishes.
+    on_step : callable(path, step, event, seconds), optional
+        Hears the start and end of every pipeline step (serial runs only; on Dask the
+        steps run in other processes).
+    tiles : bool
+        image3 on Dask: hand the mosaic's tiles to the workers (the pipeline's
+        ``executor`` hook, ``client.get_executor()``) and run the associations one
+        after the other here (default); False sends whole associations to workers.
 
     Returns
     -------
@@ -330,20 +390,27 @@ def run_many(stage: Any, paths: Iterable[str | os.PathLike], *, workers: int | N
                   None if products is None else tuple(products)) for p in paths]
     name = stage if isinstance(stage, str) else getattr(stage, "__name__", "stage")
     if client is None and scheduler is None and not workers:
-        results = []
-        for k, task in enumerate(tasks, 1):
-            results.append(run_task(task))
-            if progress is not None:
-                progress(results[-1], k, len(tasks))
+        results = _run_serial(tasks, progress, on_step)
         return RunSummary(name, tuple(results), time.perf_counter() - t0, "serial")
 
     own = client is None
     if own:
         client = start_client(workers=workers, scheduler=scheduler)
-    mode = (f"scheduler {scheduler}" if scheduler and own
-            else f"dask, {len(client.scheduler_info()['workers'])} workers")
+    n_workers = len(client.scheduler_info()["workers"])
     try:
-        results = _run_on_client(client, tasks, progress)
+        if stage == "image3" and tiles:
+            # stage 3: the work items are the mosaic's tiles (and the exposures that
+            # outlier_detection drizzles), handed out by the pipeline through the
+            # executor; associations run one after the other here.
+            executor = DaskMap(client)
+            tasks = [dataclasses.replace(t, pipeline_kwargs={**t.pipeline_kwargs,
+                                                             "executor": executor})
+                     for t in tasks]
+            results = _run_serial(tasks, progress, on_step)
+            mode = f"dask tiles, {n_workers} workers"
+        else:
+            results = _run_on_client(client, tasks, progress)
+            mode = f"scheduler {scheduler}" if scheduler and own else f"dask, {n_workers} workers"
     finally:
         if own:
             cluster = getattr(client, "cluster", None)
@@ -351,6 +418,36 @@ def run_many(stage: Any, paths: Iterable[str | os.PathLike], *, workers: int | N
             if cluster is not None and not scheduler:
                 cluster.close()
     return RunSummary(name, tuple(results), time.perf_counter() - t0, mode)
+
+
+class DaskMap:
+    """The executor handed to image3's hook: ``map(fn, *iterables)`` on a Dask client.
+
+    Like ``client.get_executor(pure=False).map`` (results in input order), but it
+    pickles to an inert stub, so a work item that happens to reference the step that
+    holds it (and so this executor) can still travel to a worker.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def map(self, fn: Callable, *iterables: Iterable, **_: Any):
+        if self.client is None:
+            raise RuntimeError("DaskMap used inside a worker: it has no client there")
+        futures = self.client.map(fn, *iterables, pure=False)
+        return iter(self.client.gather(futures))
+
+    def __reduce__(self):
+        return (DaskMap, (None,))
+
+
+def _run_serial(tasks: list[Task], progress, on_step) -> list[TaskResult]:
+    results = []
+    for k, task in enumerate(tasks, 1):
+        results.append(run_task(task, on_step=on_step))
+        if progress is not None:
+            progress(results[-1], k, len(tasks))
+    return results
 
 
 def _run_on_client(client: Any, tasks: list[Task],

@@ -113,3 +113,49 @@ def test_detector1_cli_truncated_file_exits_2(tmp_path_factory, tmp_path):
     with world.crds_env():
         assert main(["run", "detector1", str(bad), "--output-dir", str(out)]) == 2
     assert not out.exists() or list(out.iterdir()) == []
+
+
+KILL_MID_WRITE = """
+import os, signal, sys
+real_replace = os.replace
+renamed = []
+
+def replace(src, dst, *args, **kwargs):
+    name = os.path.basename(str(dst))
+    if name.endswith(("_rate.fits", "_rateints.fits")) and not name.startswith(".tmp-"):
+        renamed.append(dst)
+        if len(renamed) == 2:  # the second product is still under its temporary name
+            os.kill(os.getpid(), signal.SIGKILL)
+    return real_replace(src, dst, *args, **kwargs)
+
+os.replace = replace
+from webbcal.cli import main
+sys.exit(main(["-q", "run", "detector1", sys.argv[1], "--output-dir", sys.argv[2]]))
+"""
+
+
+def test_kill_9_mid_write_leaves_nothing_that_looks_complete(tmp_path_factory, tmp_path,
+                                                             capsys):
+    """A run killed (SIGKILL) while writing its products is redone by the next run."""
+    import os
+    import subprocess
+
+    from webbcal.parallel import expected_products, fits_is_complete
+
+    world = tiny_world_or_skip(tmp_path_factory)
+    uncal = world.uncal_files[0]
+    out = tmp_path / "out"
+    env = {**os.environ, "CRDS_PATH": str(world.world.crds_path)}
+    if getattr(world.world, "context", None):
+        env["CRDS_CONTEXT"] = str(world.world.context)
+    res = subprocess.run([sys.executable, "-c", KILL_MID_WRITE, str(uncal), str(out)],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == -9, res.stderr[-3000:]
+    wanted = expected_products("detector1", uncal, out)
+    done = [p for p in wanted if p.exists()]
+    assert len(done) == 1 and fits_is_complete(done[0])  # first renamed, second not
+    assert any(p.name.startswith(".tmp-") for p in out.iterdir())  # the orphan
+    with world.crds_env():
+        assert main(["-q", "run", "detector1", str(uncal), "--output-dir", str(out)]) == 0
+    assert "detector1: 1 done, 0 skipped" in capsys.readouterr().out  # not taken as done
+    assert all(fits_is_complete(p) for p in wanted)

@@ -89,3 +89,25 @@ def test_pick_example_pixels_and_timings():
         "Image2Pipeline": {"photom": 0.05}}
     t = M.group_times(ngroups=3, nframes=8, groupgap=2, tframe=10.0)
     assert t.tolist() == [45.0, 145.0, 245.0]
+
+
+def test_step_lines_are_not_pipelines():
+    """Steps write ``webbcal <step> COMPLETE: …`` cards; only pipelines carry timings."""
+    history = ["webbcal assign_wcs COMPLETE: skip=False, sip_max_pix_er",
+               "ror=0.01s", "webbcal refpix skipped: no valid reference pixels",
+               "webbcal Image2Pipeline 0.1.0: assign_wcs=3.940s, flat_field=0.036s, phot",
+               "om=0.034s"]
+    assert M.parse_step_timings(history) == {
+        "Image2Pipeline": {"assign_wcs": 3.94, "flat_field": 0.036, "photom": 0.034}}
+
+
+def test_saturating_pixel_takes_a_levelling_ramp_not_a_cosmic_ray():
+    from webbcal.report.build import saturating_pixel
+
+    t = np.arange(6, dtype=np.float32)
+    groups = np.full((6, 20, 20), 1000.0, np.float32) + 10 * t[:, None, None]
+    groups[:, 10, 12] = np.minimum(1000 + 4000 * t, 12000)   # star: rises, then flat
+    groups[:, 5, 5] = 1000 + 10 * t + 9000 * (t >= 1)          # CR: one step, then flat
+    groups[:, 1, 1] = np.minimum(1000 + 9000 * t, 30000)       # in the border: ignored
+    assert saturating_pixel(groups) == (10, 12)
+    assert saturating_pixel(groups[:3]) is None                # too few groups to tell

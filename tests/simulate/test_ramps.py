@@ -172,3 +172,15 @@ def test_snowballs_have_saturated_cores_and_halos():
         yy, xx = cy, min(cx + ring, 255)
         if np.hypot(xx + 0.5 - s["x"], yy + 0.5 - s["y"]) < s["halo_radius"] - 1:
             assert 10000 + 100 < last[yy, xx] < 40000  # halo: raised, not saturated
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.05])
+def test_rows_have_independent_noise(rate):
+    # each row has its own random stream: no row may repeat another's numbers, shifted
+    # by a few columns (unhashed SplitMix64 starts y * golden apart did exactly that)
+    r = ramp(rate=rate, shape=(16, 256), superbias_dn=1000.0, ngroups=2, rng=1)
+    d = r.data[0, 1].astype(np.float64)
+    d -= d.mean()
+    worst = max(abs(np.corrcoef(d[dy:, 8:-8].ravel(), d[:-dy, 8 + dx:248 + dx].ravel())[0, 1])
+                for dy in (1, 2, 3, 4) for dx in range(-8, 9))
+    assert worst < 0.1, worst

@@ -69,7 +69,8 @@ def main(args: argparse.Namespace) -> int:
         rows.append(("cal: WCS vs true positions, median (mas)", f"{np.median(wcs):.1f}",
                      "pointing error, no tweakreg"))
     for mos in products.mosaics:
-        m = mosaic_metrics(mos, products.truth_dir)
+        m = mosaic_metrics(mos, products.truth_dir,
+                           reference_catalog=products.reference_catalog)
         if m is None:
             continue
         tag = f"{m.filter or mos.stem}"

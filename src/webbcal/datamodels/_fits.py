@@ -138,7 +138,8 @@ class FitsFile:
         h = self.header(name)
         return tuple(int(h[f"NAXIS{k}"]) for k in range(int(h.get("NAXIS", 0)), 0, -1))
 
-    def image(self, name: str, *, dtype=None, ndim: int | None = None) -> np.ndarray:
+    def image(self, name: str, *, dtype=None, ndim: int | None = None,
+              as_dtype=None) -> np.ndarray:
         """Read one image extension as a native-order array, checking ndim and dtype.
 
         Parameters
@@ -151,6 +152,9 @@ class FitsFile:
             requested dtype (e.g. int16 stored DQ read as uint32) when lossless.
         ndim : int, optional
             Expected number of dimensions.
+        as_dtype : numpy dtype, optional
+            Convert to this dtype while reading, in chunks (no full-size copy in the
+            stored dtype; used to read raw uint16 ramps straight into float32).
         """
         hdu = self.hdu(name)
         if not isinstance(hdu, (fits.ImageHDU, fits.PrimaryHDU, fits.CompImageHDU)):
@@ -162,7 +166,7 @@ class FitsFile:
                               f"a {len(shape)}-D array of shape {shape}")
         stored = _stored_dtype(hdu.header)
         if stored is not None and not isinstance(hdu, fits.CompImageHDU):
-            data = self._read_fast(hdu, shape, stored)
+            data = self._read_fast(hdu, shape, stored, as_dtype)
         else:
             try:
                 data = np.asarray(hdu.data)
@@ -171,12 +175,16 @@ class FitsFile:
                                   f"{type(exc).__name__}: {exc}") from None
             if not data.dtype.isnative:
                 data = data.astype(data.dtype.newbyteorder("="))
-        if dtype is not None and data.dtype != np.dtype(dtype):
+        if dtype is not None and data.dtype != np.dtype(dtype) and as_dtype is None:
             data = _convert(data, np.dtype(dtype), self.path, name)
+        if as_dtype is not None and data.dtype != np.dtype(as_dtype):
+            data = data.astype(as_dtype)
         return data
 
-    def _read_fast(self, hdu, shape, stored) -> np.ndarray:
+    def _read_fast(self, hdu, shape, stored, as_dtype=None) -> np.ndarray:
         dtype, flip = stored
+        if as_dtype is not None and np.dtype(as_dtype) != dtype:
+            return self._read_converted(hdu, shape, stored, np.dtype(as_dtype))
         out = np.empty(shape, dtype=dtype)
         if not out.nbytes:
             return out
@@ -197,6 +205,42 @@ class FitsFile:
                 np.copyto(out, src, casting="unsafe")
         finally:
             del src
+        return out
+
+    def _read_converted(self, hdu, shape, stored, as_dtype) -> np.ndarray:
+        """``_read_fast`` into another dtype, chunk by chunk; the file pages of each
+        chunk are released from this process once converted (memory stays near the
+        size of the output)."""
+        dtype, flip = stored
+        out = np.empty(shape, dtype=as_dtype)
+        if not out.size:
+            return out
+        offset = hdu.fileinfo()["datLoc"]
+        if self._buffer is None:
+            with open(self.path, "rb") as f:
+                self._buffer = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        nbytes = out.size * dtype.itemsize
+        if offset + nbytes > len(self._buffer):
+            raise FormatError(self.path, f"extension {hdu.name}", f"{nbytes} bytes",
+                              f"{len(self._buffer) - offset} bytes (file truncated)")
+        flat = out.reshape(-1)
+        page = mmap.PAGESIZE
+        step = _CHUNK
+        for start in range(0, out.size, step):
+            n = min(step, out.size - start)
+            src = np.frombuffer(self._buffer, dtype=dtype.newbyteorder(">"), count=n,
+                                offset=offset + start * dtype.itemsize)
+            if flip:
+                flat[start:start + n] = np.bitwise_xor(src, dtype.type(flip),
+                                                       dtype=dtype, casting="unsafe")
+            else:
+                np.copyto(flat[start:start + n], src, casting="unsafe")
+            del src
+            if isinstance(self._buffer, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+                lo = (offset + start * dtype.itemsize) // page * page
+                hi = (offset + (start + n) * dtype.itemsize) // page * page
+                if hi > lo:
+                    self._buffer.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
         return out
 
     def table(self, name: str) -> np.ndarray:

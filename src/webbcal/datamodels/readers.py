@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from webbcal.datamodels._errors import FormatError
-from webbcal.datamodels._fits import FitsFile, clean_header
+from webbcal.datamodels._fits import FitsFile, _stored_dtype, clean_header
 from webbcal.datamodels.models import CubeModel, ImageModel, MosaicModel, RampModel
 from webbcal.datamodels.tables import GROUP_DTYPE, INT_TIMES_DTYPE, as_table
 
@@ -64,8 +64,11 @@ def _wcs(ff):
     return read_asdf_wcs(ff.hdu("ASDF"), ff.path)
 
 
-def read_uncal(path: str | os.PathLike) -> RampModel:
+def read_uncal(path: str | os.PathLike, *, as_float32: bool = False) -> RampModel:
     """Read an uncal (level 1b) or ramp product.
+
+    With ``as_float32``, a raw uint16 SCI cube is converted to float32 while it is
+    read (chunk-wise: no uint16 copy of the cube is ever held), as detector1 needs.
 
     SCI must be 4-D ``(NINTS, NGROUPS, SUBSIZE2, SUBSIZE1)``, uint16 (raw) or float32
     (ramp); ramp products also carry PIXELDQ (uint32) and GROUPDQ (uint8). GROUP,
@@ -82,7 +85,11 @@ def read_uncal(path: str | os.PathLike) -> RampModel:
             raise FormatError(ff.path, "extension SCI", "a 4-D array (nints, ngroups, ny, nx)",
                               f"a {len(shape)}-D array of shape {shape}")
         _keyword_shape(ff, primary, shape, ndim=4)
-        data = ff.image("SCI", ndim=4)
+        stored = _stored_dtype(ff.hdu("SCI").header)
+        if as_float32 and stored is not None and stored[0] in (np.uint16, np.float32):
+            data = ff.image("SCI", ndim=4, as_dtype=np.float32)
+        else:
+            data = ff.image("SCI", ndim=4)
         if data.dtype not in (np.uint16, np.float32):
             raise FormatError(ff.path, "extension SCI", "uint16 (raw) or float32 (ramp) data",
                               f"{data.dtype} data")

@@ -50,6 +50,13 @@ class Detector1Pipeline(Pipeline):
     step_list = tuple((n, _step_class(n)) for n in DETECTOR1_STEPS)
     output_suffix = "rate"
 
+    def load_input(self, path: Path) -> Any:
+        """Read the uncal with SCI converted to float32 while reading (the raw uint16
+        cube is never held next to the float32 one: memory stays near one float cube)."""
+        from webbcal.datamodels import read_uncal
+
+        return read_uncal(path, as_float32=True)
+
     def validate_input(self, model: Any, path: Path | None) -> None:
         """Check the raw cube against its headers and the GROUP table's order."""
         check_ramp_input(model, path)

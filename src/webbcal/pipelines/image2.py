@@ -1,14 +1,18 @@
 """Stage 2: count-rate images (``*_rate.fits``) to calibrated images (``*_cal.fits``).
 
-NIRCam imaging steps in the official order: assign_wcs, flat_field, photom. The
-result is an ``ImageModel`` in MJy/sr with VAR_FLAT and AREA, a gwcs in its ASDF
-extension and a TAN-SIP approximation in the SCI header.
+NIRCam imaging steps in the official order: assign_wcs, flat_field, photom, resample.
+The result is an ``ImageModel`` in MJy/sr with VAR_FLAT and AREA, a gwcs in its ASDF
+extension and a TAN-SIP approximation in the SCI header. ``resample`` (skipped unless
+asked for, unlike the official pipeline) also writes the per-exposure ``*_i2d.fits``
+through the stage-3 resampler.
 
 Examples
 --------
 >>> from webbcal import Image2Pipeline                           # doctest: +SKIP
 >>> cal = Image2Pipeline(references={"flat": "my_flat.fits"}).run(
 ...     "jw01345001001_02201_00001_nrca1_rate.fits")
+>>> Image2Pipeline(steps={"resample": {"skip": False}}).run(     # doctest: +SKIP
+...     "jw01345001001_02201_00001_nrca1_rate.fits")             # cal + i2d
 """
 
 from __future__ import annotations
@@ -20,12 +24,12 @@ import numpy as np
 
 from webbcal.datamodels import FormatError
 from webbcal.pipelines.base import Pipeline
-from webbcal.steps.image2 import AssignWcsStep, FlatFieldStep, PhotomStep
+from webbcal.steps.image2 import AssignWcsStep, FlatFieldStep, Image2ResampleStep, PhotomStep
 from webbcal.steps.image2.assign_wcs import require_pointing
 
 __all__ = ["Image2Pipeline", "IMAGE2_STEPS"]
 
-IMAGE2_STEPS = ("assign_wcs", "flat_field", "photom")
+IMAGE2_STEPS = ("assign_wcs", "flat_field", "photom", "resample")
 
 
 class Image2Pipeline(Pipeline):
@@ -36,8 +40,16 @@ class Image2Pipeline(Pipeline):
 
     name = "image2"
     step_list = (("assign_wcs", AssignWcsStep), ("flat_field", FlatFieldStep),
-                 ("photom", PhotomStep))
+                 ("photom", PhotomStep), ("resample", Image2ResampleStep))
     output_suffix = "cal"
+
+    def products(self, result: Any) -> list[tuple[str, Any]]:
+        """The cal image, plus the per-exposure i2d when ``resample`` ran."""
+        out = [("cal", result)]
+        i2d = getattr(result, "i2d", None)
+        if i2d is not None:
+            out.append(("i2d", i2d))
+        return out
 
     def load_input(self, path: Path) -> Any:
         """Read a rate image (``ImageModel``)."""

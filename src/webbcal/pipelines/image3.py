@@ -39,9 +39,14 @@ IMAGE3_STEPS = ("tweakreg", "skymatch", "outlier_detection", "resample", "source
 class Image3Pipeline(Pipeline):
     """Combine an association's exposures (see module docstring).
 
-    Takes the parameters of :class:`webbcal.pipelines.base.Pipeline`. ``run`` accepts
-    an association path, an ``ExposureLibrary`` or a list of cal ``ImageModel``s and
-    returns the last product's library (``.mosaic``, ``.catalog``, ``.segmentation``).
+    Takes the parameters of :class:`webbcal.pipelines.base.Pipeline`, plus
+    ``executor``: anything with ``map(fn, iterable)`` like a
+    ``concurrent.futures.Executor`` (e.g. a Dask ``Client.get_executor()``); the
+    outlier_detection and resample steps hand their independent work items (output
+    tiles, exposures) to it (see :mod:`webbcal.steps.image3._drizzle`). ``run``
+    accepts an association path, an ``ExposureLibrary`` or a list of cal
+    ``ImageModel``s and returns the last product's library (``.mosaic``,
+    ``.catalog``, ``.segmentation``).
     """
 
     name = "image3"
@@ -49,6 +54,12 @@ class Image3Pipeline(Pipeline):
                  ("outlier_detection", OutlierDetectionStep), ("resample", ResampleStep),
                  ("source_catalog", SourceCatalogStep))
     output_suffix = "i2d"
+
+    def __init__(self, *args, executor=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.executor = executor
+        for name in ("outlier_detection", "resample"):
+            self.steps[name].executor = executor
 
     def run(self, input: Any) -> Any:  # noqa: A002 - the official API's name
         from webbcal.datamodels import read_association

@@ -21,7 +21,7 @@ from webbcal.report.collect import (Exposure, Mosaic, Products, discover, exposu
 
 log = logging.getLogger("webbcal.report")
 
-__all__ = ["build_report", "ramp_examples"]
+__all__ = ["build_report", "ramp_examples", "saturating_pixel"]
 
 CSS = """body{font-family:sans-serif;margin:1.5em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;
@@ -32,7 +32,7 @@ margin-top:1.5em}.figs{display:flex;flex-wrap:wrap;align-items:flex-start}"""
 
 def build_report(root: str | os.PathLike, *, out_dir: str | os.PathLike | None = None,
                  truth_dir: str | os.PathLike | None = None, max_exposures: int = 50,
-                 progress=None) -> Path:
+                 raw_dirs=(), progress=None) -> Path:
     """Write the HTML report of the products under ``root``; return ``index.html``.
 
     Parameters
@@ -44,12 +44,15 @@ def build_report(root: str | os.PathLike, *, out_dir: str | os.PathLike | None =
         Report folder (default ``root/report``).
     truth_dir : path, optional
         The simulator's truth folder (default: found under ``root``).
+    raw_dirs : sequence of path
+        Folders holding the uncal files when they are not under ``root`` (for the
+        example ramps); ``webbcal run all`` also records them in ``webbcal-run.json``.
     max_exposures : int
         Exposures given a full section (the rest are listed in the summary table).
     progress : callable(message, done, total), optional
     """
     t0 = time.perf_counter()
-    products = discover(root, truth_dir=truth_dir)
+    products = discover(root, truth_dir=truth_dir, raw_dirs=raw_dirs)
     out = Path(out_dir) if out_dir is not None else Path(root) / "report"
     img = out / "img"
     img.mkdir(parents=True, exist_ok=True)
@@ -101,8 +104,9 @@ def _summary_row(exp: Exposure, m) -> list[str]:
 def _exposure_section(exp: Exposure, m, products: Products, img: Path) -> str:
     from webbcal.datamodels import read_image
 
-    parts = [f"<section id='{exp.stem}'><h2>{_e(exp.stem)}</h2>"]
+    parts = [f"<section id='{exp.stem}' class='exposure'><h2>{_e(exp.stem)}</h2>"]
     figs = []
+    notes: list[str] = []
     rate = read_image(exp.rate) if exp.rate is not None else None
     if rate is not None:
         ex = rate.exposure
@@ -122,9 +126,16 @@ def _exposure_section(exp: Exposure, m, products: Products, img: Path) -> str:
             if examples:
                 figs.append(plots.ramps_png(examples, img / f"{exp.stem}_ramps.png",
                                             title="example ramps and fitted rates"))
+            shown = {e["label"].split(" (")[0] for e in examples}
+            missing = [k for k in ("bright pixel", "cosmic-ray hit", "saturating star")
+                       if k not in shown]
+            if missing:
+                notes.append(f"No {' / '.join(missing)} in this exposure: ramp example "
+                             f"left out.")
         except Exception as exc:  # noqa: BLE001 - one figure must not stop the report
             log.warning("%s: ramp examples skipped (%s)", exp.stem, exc)
     parts.append("<div class='figs'>" + "".join(_img(p, img) for p in figs) + "</div>")
+    parts += [f"<p class='note'>{_e(n)}</p>" for n in notes]
     for pipe, steps in m.timings.items():
         rows = [[_e(s), f"{v:.3f}"] for s, v in steps.items()]
         rows.append(["<b>total</b>", f"{sum(steps.values()):.3f}"])
@@ -177,6 +188,10 @@ def ramp_examples(exp: Exposure, rate, truth_dir: Path | None) -> list[dict]:
     from webbcal.datamodels import read_uncal
 
     sci = read_uncal(exp.uncal).data
+    if picks.saturated is None:  # saturated only in later groups: DQ of the rate is clean
+        sat = saturating_pixel(sci[0])
+        if sat is not None:
+            picks = type(picks)(picks.bright, picks.cosmic_ray, sat)
     ex = rate.exposure
     t = M.group_times(ngroups=ex.ngroups, nframes=ex.nframes, groupgap=ex.groupgap,
                       tframe=ex.tframe)
@@ -185,29 +200,74 @@ def ramp_examples(exp: Exposure, rate, truth_dir: Path | None) -> list[dict]:
         counts = np.asarray(sci[0, :, y, x], float)
         slope = float(rate.data[y, x])
         flagged = np.zeros(counts.size, bool)
+        cuts = [0, counts.size]
         if label == "saturating star":  # groups on the plateau
             flagged = counts >= 0.97 * counts.max()
             flagged[: max(1, int(np.argmax(flagged)))] = False
+        elif label == "cosmic-ray hit" and counts.size > 2:  # the jump splits the ramp
+            k = int(np.argmax(np.diff(counts))) + 1
+            cuts = [0, k, counts.size]
+            flagged[k] = True
+        segments = []
+        for i0, i1 in zip(cuts[:-1], cuts[1:]):
+            good = ~flagged[i0:i1] if label == "saturating star" else np.ones(i1 - i0, bool)
+            if not good.any():
+                continue
+            seg_t, seg_c = t[i0:i1][good], counts[i0:i1][good]
+            segments.append((float(seg_t[0]), float(seg_t[-1]),
+                             float(np.mean(seg_c - slope * seg_t))))
         out.append({"label": f"{label} (x={x}, y={y})", "t": t, "counts": counts,
-                    "slope": slope, "intercept": counts[0] - slope * t[0],
-                    "flagged": flagged})
+                    "slope": slope, "intercept": segments[0][2] if segments else counts[0],
+                    "segments": segments, "flagged": flagged})
     return out
+
+
+def saturating_pixel(groups: np.ndarray, *, border: int = 4) -> tuple[int, int] | None:
+    """``(y, x)`` of the brightest pixel whose ramp rises over at least two group
+    differences and then levels off (a star reaching saturation), or None.
+
+    ``groups`` (ngroups, ny, nx) raw DN of one integration. A cosmic ray makes one step,
+    not a steady rise, so it is not taken.
+    """
+    g = np.asarray(groups, np.float32)
+    if g.shape[0] < 4:
+        return None
+    d = np.diff(g, axis=0)
+    rising = (d[0] > 200) & (d[1] > 0.5 * d[0])
+    flat = d[-1] < 0.1 * d[0]
+    cand = rising & flat
+    if border:
+        cand[:border] = cand[-border:] = False
+        cand[:, :border] = cand[:, -border:] = False
+    if not cand.any():
+        return None
+    y, x = np.unravel_index(int(np.argmax(np.where(cand, g[-1], -np.inf))), cand.shape)
+    return int(y), int(x)
 
 
 # -- per mosaic ------------------------------------------------------------------
 def _mosaic_section(mos: Mosaic, products: Products, img: Path) -> str:
+    """Per mosaic: the image with the catalog overlaid, astrometric residuals against the
+    truth (or the reference catalog), flux ratio against magnitude, number counts, and
+    the image3 step timings."""
     from astropy.io import fits
 
-    parts = [f"<section id='{mos.stem}'><h2>mosaic {_e(mos.stem)}</h2>"]
-    m = mosaic_metrics(mos, products.truth_dir)
+    parts = [f"<section id='{mos.stem}' class='mosaic'><h2>mosaic {_e(mos.stem)}</h2>"]
+    m = mosaic_metrics(mos, products.truth_dir, reference_catalog=products.reference_catalog)
     data = fits.getdata(mos.i2d, "SCI")
     figs = [plots.mosaic_png(data, img / f"{mos.stem}_i2d.png",
                              x=None if m is None else m.x, y=None if m is None else m.y,
                              title=f"{mos.stem} with catalog")]
     rows = [["mosaic size", f"{data.shape[1]}×{data.shape[0]}"]]
-    if m is not None:
+    timing_rows: list[list[str]] = []
+    if m is None:
+        rows.append(["catalog", "none (no *_cat.ecsv beside the mosaic)"])
+    else:
+        truth = m.against == "truth"
+        ref = "true" if truth else "reference-catalog"
         rows += [["filter", m.filter], ["catalog sources", str(m.n_catalog)],
-                 ["true sources in footprint", str(m.n_truth_in_field)],
+                 ["compared with", m.against],
+                 [f"{ref} sources in footprint", str(m.n_truth_in_field)],
                  ["matched (≤0.2″)", str(m.match.n)]]
         if m.match.n:
             d = m.match
@@ -217,8 +277,9 @@ def _mosaic_section(mos: Mosaic, products: Products, img: Path) -> str:
                       f"{np.sqrt(np.mean(d.separation_mas ** 2)):.1f}"]]
             figs.append(plots.scatter_png(d.dra_mas, d.ddec_mas, img / f"{mos.stem}_astrom.png",
                                           xlabel="ΔRA cos δ [mas]", ylabel="ΔDec [mas]",
-                                          title="measured − true positions", hline=0,
+                                          title=f"measured − {ref} positions", hline=0,
                                           equal=True))
+        if m.flux_ratio.size:
             bright = np.isfinite(m.true_mag) & (m.true_mag < np.nanpercentile(m.true_mag, 30))
             if bright.any():
                 rows.append(["median flux ratio, brightest 30 %",
@@ -226,17 +287,23 @@ def _mosaic_section(mos: Mosaic, products: Products, img: Path) -> str:
             figs.append(plots.scatter_png(m.true_mag, m.flux_ratio, img / f"{mos.stem}_flux.png",
                                           xlabel="true AB mag", ylabel="measured / true flux",
                                           title="photometry", hline=1.0, logy=True))
-        mags = np.concatenate([m.catalog_mag, m.truth_mag])
+        samples = {"catalog": m.catalog_mag}
+        if truth:
+            samples["truth in footprint"] = m.truth_mag
+        mags = np.concatenate([np.asarray(v, float) for v in samples.values()])
         mags = mags[np.isfinite(mags)]
         if mags.size:
             bins = np.arange(np.floor(mags.min()), np.ceil(mags.max()) + 0.5, 0.5)
-            figs.append(plots.histogram_png({"catalog": m.catalog_mag, "truth": m.truth_mag},
-                                            img / f"{mos.stem}_counts.png", bins=bins,
+            figs.append(plots.histogram_png(samples, img / f"{mos.stem}_counts.png", bins=bins,
                                             xlabel="AB mag", title="number counts"))
         for pipe, steps in m.timings.items():
-            rows.append([f"{_e(pipe)} total (s)", f"{sum(steps.values()):.2f}"])
+            timing_rows += [[_e(s), f"{v:.3f}"] for s, v in steps.items()]
+            timing_rows.append([f"<b>{_e(pipe)} total</b>", f"{sum(steps.values()):.3f}"])
     parts.append("<div class='figs'>" + "".join(_img(p, img) for p in figs) + "</div>")
-    parts.append(_table(["figure", "value"], rows) + "</section>")
+    parts.append(_table(["figure", "value"], rows))
+    if timing_rows:
+        parts.append("<h3>image3 step timings (s)</h3>" + _table(["step", "s"], timing_rows))
+    parts.append("</section>")
     return "\n".join(parts)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,25 +63,42 @@ class Products:
     truth_dir: Path | None
     exposures: list[Exposure] = field(default_factory=list)
     mosaics: list[Mosaic] = field(default_factory=list)
+    reference_catalog: Path | None = None
 
 
-def discover(root: str | os.PathLike, *, truth_dir: str | os.PathLike | None = None) -> Products:
-    """Walk ``root`` for uncal/rate/cal/i2d files and the truth folder.
+def discover(root: str | os.PathLike, *, truth_dir: str | os.PathLike | None = None,
+             raw_dirs: Sequence[str | os.PathLike] = ()) -> Products:
+    """Walk ``root`` (and ``raw_dirs``) for uncal/rate/cal/i2d files and the truth folder.
 
-    The truth folder is ``truth_dir`` if given, else ``root/truth``, else the first
-    ``truth`` folder below ``root`` (the demo keeps the world in ``root/raw``).
-    Temporary files (``.tmp-*``) are ignored; per-exposure i2d files (same stem as an
-    exposure) are not mosaics.
+    The truth folder is ``truth_dir`` if given, else the one recorded by ``webbcal run
+    all`` in ``root/webbcal-run.json``, else ``root/truth``, else the first ``truth``
+    folder below ``root`` (the demo keeps the world in ``root/raw``). ``raw_dirs`` (and
+    the ``raw_dirs`` of that manifest) are searched, not recursively, for the uncal
+    files that lie outside ``root``. Temporary files (``.tmp-*``) are ignored;
+    per-exposure i2d files (same stem as an exposure) are not mosaics.
     """
+    import json
+
     from webbcal.pipelines.base import product_stem
 
     root = Path(root)
+    manifest = root / "webbcal-run.json"
+    raw = [Path(d) for d in raw_dirs]
+    if manifest.exists():
+        try:
+            info = json.loads(manifest.read_text())
+            raw += [Path(d) for d in info.get("raw_dirs", [])]
+            if truth_dir is None and info.get("truth_dir") and Path(info["truth_dir"]).is_dir():
+                truth_dir = Path(info["truth_dir"])
+        except (ValueError, OSError, AttributeError) as exc:
+            log.warning("%s: unreadable (%s)", manifest, exc)
     if truth_dir is None:
         cands = [root / "truth"] + sorted(p for p in root.rglob("truth") if p.is_dir())
         truth_dir = next((p for p in cands if p.is_dir()), None)
     exposures: dict[str, Exposure] = {}
     i2d: list[Path] = []
-    for path in sorted(root.rglob("*.fits")):
+    extra = sorted(f for d in dict.fromkeys(raw) if d.is_dir() for f in d.glob("*_uncal.fits"))
+    for path in sorted(root.rglob("*.fits")) + extra:
         if path.name.startswith(".") or (truth_dir and Path(truth_dir) in path.parents):
             continue
         name = path.name
@@ -98,8 +116,12 @@ def discover(root: str | os.PathLike, *, truth_dir: str | os.PathLike | None = N
             continue
         cat = path.with_name(f"{stem}_cat.ecsv")
         mosaics.append(Mosaic(stem, path, cat if cat.exists() else None))
+    refs = [d / "reference_catalog.ecsv" for d in
+            ([Path(truth_dir)] if truth_dir else []) + [root] + raw
+            + ([Path(truth_dir).parent] if truth_dir else [])]
     return Products(root, Path(truth_dir) if truth_dir else None,
-                    sorted(exposures.values(), key=lambda e: e.stem), mosaics)
+                    sorted(exposures.values(), key=lambda e: e.stem), mosaics,
+                    next((r for r in refs if r.exists()), None))
 
 
 def read_timings(*paths: Path | None) -> dict[str, dict[str, float]]:
@@ -204,7 +226,9 @@ class MosaicMetrics:
     ``n_catalog``, ``n_truth_in_field``, ``match`` (see :class:`CatalogMatch`);
     ``flux_ratio`` (m,) measured/true flux of matched sources and ``true_mag`` (m,)
     their true AB magnitudes; ``catalog_mag`` (n_catalog,) and ``truth_mag``
-    (n_truth_in_field,) for number counts; ``x``, ``y`` catalog pixel positions.
+    (n_truth_in_field,) for number counts; ``x``, ``y`` catalog pixel positions;
+    ``against``: ``"truth"`` or ``"reference catalog"`` (no truth: positions only,
+    matched to the astrometric reference catalog; flux arrays empty).
     """
 
     stem: str
@@ -219,10 +243,13 @@ class MosaicMetrics:
     x: np.ndarray
     y: np.ndarray
     timings: dict[str, dict[str, float]]
+    against: str = "truth"
 
 
-def mosaic_metrics(mosaic: Mosaic, truth_dir: Path | None) -> MosaicMetrics | None:
-    """Match the mosaic's catalog to ``truth/sources.ecsv``; None without a catalog."""
+def mosaic_metrics(mosaic: Mosaic, truth_dir: Path | None, *,
+                   reference_catalog: Path | None = None) -> MosaicMetrics | None:
+    """Match the mosaic's catalog to ``truth/sources.ecsv`` (or, without a truth, to
+    ``reference_catalog``: RA/Dec columns, e.g. Gaia); None without a catalog."""
     from astropy.io import fits
     from astropy.table import Table
 
@@ -249,8 +276,18 @@ def mosaic_metrics(mosaic: Mosaic, truth_dir: Path | None) -> MosaicMetrics | No
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = flux_ujy[match.index_measured] / tflux[match.index_truth]
         tmag = M.abmag_from_ujy(tflux[match.index_truth])
+        against = "truth"
+    elif reference_catalog is not None and Path(reference_catalog).exists():
+        ref = Table.read(reference_catalog, format="ascii.ecsv")
+        rra, rdec = _radec(ref)
+        n_field = int(_in_footprint(mosaic.i2d, sci, rra, rdec).sum())
+        match = M.match_catalogs(ra, dec, rra, rdec)
+        against = "reference catalog"
+    else:
+        against = "none"
     return MosaicMetrics(mosaic.stem, filt, len(cat), n_field, match, ratio, tmag,
-                         M.abmag_from_ujy(flux_ujy), tmag_all, x, y, read_timings(mosaic.i2d))
+                         M.abmag_from_ujy(flux_ujy), tmag_all, x, y, read_timings(mosaic.i2d),
+                         against)
 
 
 def _column(cat, names) -> np.ndarray:

@@ -259,5 +259,6 @@ def parse_step_timings(history: list[str]) -> dict[str, dict[str, float]]:
     starts = list(_ENTRY.finditer(text))
     for k, m in enumerate(starts):
         end = starts[k + 1].start() if k + 1 < len(starts) else len(text)
-        out[m.group(1)] = {s: float(v) for s, v in _PAIR.findall(text[m.end():end])}
+        if m.group(1).endswith("Pipeline"):  # steps write "webbcal <step> COMPLETE: …"
+            out[m.group(1)] = {s: float(v) for s, v in _PAIR.findall(text[m.end():end])}
     return out

@@ -123,7 +123,8 @@ def ramps_png(examples: Sequence[Mapping], path: str | os.PathLike, *, title: st
 
     Each example is a mapping with ``label``, ``t`` (ngroups,) s, ``counts``
     (ngroups,) DN, ``slope`` DN/s, ``intercept`` DN, and optional ``flagged``
-    (ngroups,) bool (groups drawn hollow: saturated or after a jump).
+    (ngroups,) bool (groups drawn hollow: saturated or at a jump) and ``segments``
+    (list of ``(t_start, t_end, intercept)``: the fit drawn per ramp segment).
     """
     plt = _pyplot()
     n = max(1, len(examples))
@@ -134,9 +135,12 @@ def ramps_png(examples: Sequence[Mapping], path: str | os.PathLike, *, title: st
         ax.plot(t[~bad], c[~bad], "o", color="k", ms=4, label="groups")
         if bad.any():
             ax.plot(t[bad], c[bad], "o", mfc="none", color="r", ms=5, label="flagged")
-        tt = np.linspace(0, t.max() * 1.05 if t.size else 1, 50)
-        ax.plot(tt, ex["intercept"] + ex["slope"] * tt, "-", color="#1f77b4",
-                label=f"fit {ex['slope']:.3g} DN/s")
+        segments = ex.get("segments") or [(0.0, t.max() * 1.05 if t.size else 1.0,
+                                          ex["intercept"])]
+        for k, (t0, t1, b) in enumerate(segments):
+            tt = np.linspace(t0, t1, 20)
+            ax.plot(tt, b + ex["slope"] * tt, "-", color="#1f77b4",
+                    label=f"fit {ex['slope']:.3g} DN/s" if k == 0 else None)
         ax.set_title(ex["label"], fontsize=9)
         ax.set_xlabel("time [s]")
         ax.set_ylabel("DN")

@@ -245,17 +245,19 @@ def make_references(det: SimDetector, *, filters, subarray, readout, photmjsr,
                                 P_EXP_TY="NRC_IMAGE|NRC_TSIMAGE|NRC_FLAT|NRC_LED|",
                                 **win, **kw)
 
-    zeros = np.zeros(det.shape, np.float32)
+    # The simulated superbias and saturation have no flagged pixels: their optional
+    # ERR/DQ extensions (all zero) are left out, 48 MB less per full-frame detector to
+    # write and read (stdatamodels fills in zero defaults). The arrays are shared with
+    # ``det`` (not copied): neither side modifies them.
     refs = {
-        "mask": MaskRef(dq=det.mask.copy(), header=hdr()),
-        "gain": GainRef(data=det.gain.copy(), header=hdr()),
-        "readnoise": ReadnoiseRef(data=det.readnoise.copy(), header=hdr()),
-        "superbias": SuperbiasRef(data=det.superbias.copy(), err=zeros + 1.0,
-                                  dq=np.zeros(det.shape, np.uint32), header=hdr()),
-        "linearity": LinearityRef(coeffs=det.linearity.copy(),
-                                  dq=np.zeros(det.shape, np.uint32), header=hdr()),
-        "saturation": SaturationRef(data=det.saturation.copy(),
-                                    dq=np.zeros(det.shape, np.uint32), header=hdr()),
+        "mask": MaskRef(dq=det.mask, header=hdr()),
+        "gain": GainRef(data=det.gain, header=hdr()),
+        "readnoise": ReadnoiseRef(data=det.readnoise, header=hdr()),
+        "superbias": SuperbiasRef(data=det.superbias, header=hdr()),
+        # linearity keeps its DQ: stdatamodels' default for a missing one is 3-D
+        "linearity": LinearityRef(coeffs=det.linearity, dq=np.zeros(det.shape, np.uint32),
+                                  header=hdr()),
+        "saturation": SaturationRef(data=det.saturation, header=hdr()),
     }
     planes = dark_planes(det, per_frame=per_frame_dark, **readout)
     refs["dark"] = DarkRef(data=planes, err=None,
@@ -279,7 +281,7 @@ def make_references(det: SimDetector, *, filters, subarray, readout, photmjsr,
         fdq[bad] = np.uint32(DQ.NO_FLAT_FIELD | DQ.DO_NOT_USE)
         flats[f] = FlatRef(data=flat, err=np.full(det.shape, 0.002, np.float32), dq=fdq,
                            header=hdr(FILTER=f, PUPIL="CLEAR"))
-        areas[f] = AreaRef(data=det.area.copy(), pixar_sr=pixar_sr, pixar_a2=pixar_a2,
+        areas[f] = AreaRef(data=det.area, pixar_sr=pixar_sr, pixar_a2=pixar_a2,
                            header=hdr(FILTER=f, PUPIL="CLEAR"))
     refs["flat"] = flats
     refs["area"] = areas

@@ -128,3 +128,61 @@ def test_detection_and_false_positive_rates():
         near[ys + dy, xs + dx] = True
     false = jumps.any(axis=0) & ~near
     assert false.sum() / (~near).sum() <= 0.005
+
+
+# ----------------------------------------------------------- fast screen == exact search
+def test_sorting_network_sorts_every_size():
+    from webbcal.algorithms.detector1._jump_kernels import sort_columns, sorting_network
+
+    rng = np.random.default_rng(5)
+    for n in range(1, 34):
+        cols = rng.integers(-3, 4, (n, 257)).astype(np.float64)  # many ties
+        expected = np.sort(cols, axis=0)
+        sort_columns(cols, sorting_network(n))
+        assert np.array_equal(cols, expected), n
+
+
+def _messy_ramps(nints, ngroups, seed, n=40):
+    """Ramps with CRs, ties, NaNs, saturated / DNU / pre-flagged jump groups."""
+    rng = np.random.default_rng(seed)
+    data = np.cumsum(rng.normal(3.0, 1.0, (nints, ngroups, n, n)), axis=1)
+    hit = rng.random((nints, ngroups, n, n)) < 0.04
+    data += np.cumsum(hit * rng.uniform(3, 300, hit.shape), axis=1)
+    data[..., :3, :3] = 0.0                                   # exact ties: all diffs 0
+    data[0, :, 3, 3] = np.arange(ngroups) * [1, -1][0]       # constant differences
+    data[0, min(2, ngroups - 1), 4, 4] = np.nan
+    gdq = np.zeros(data.shape, np.uint8)
+    gdq[:, -2:, 5:8, 5:8] = SAT
+    gdq[:, 1, 9, 9] = DNU
+    gdq[:, ngroups // 2, 10, 10] = JUMP
+    return data.astype(np.float32), gdq
+
+
+@pytest.mark.parametrize(("nints", "ngroups"), [(1, 9), (2, 4), (1, 5), (1, 12), (2, 7)])
+def test_row_screen_gives_the_exact_search_result(monkeypatch, nints, ngroups):
+    """The sorting-network screen only skips pixels the exact search would not flag."""
+    import webbcal.algorithms.detector1.jump as jump_mod
+
+    data, gdq = _messy_ramps(nints, ngroups, seed=ngroups)
+    gain = np.full(data.shape[2:], 2.0)
+    gain[11, 11] = 0.0
+    rn = np.full(data.shape[2:], 1.5)
+    kw = dict(nframes=1, after_jump_flag_dn1=100.0, after_jump_flag_n1=1)
+    fast = detect_jumps(data, gdq, np.zeros(gain.shape, np.uint32), gain, rn, **kw)
+    monkeypatch.setattr(jump_mod, "_MAX_NETWORK_DIFFS", 0)
+    exact = detect_jumps(data, gdq, np.zeros(gain.shape, np.uint32), gain, rn, **kw)
+    assert exact.n_primary > 10
+    assert fast.n_primary == exact.n_primary
+    assert np.array_equal(fast.groupdq, exact.groupdq)
+
+
+def test_inplace_flags_the_given_array_and_default_leaves_it_alone():
+    data, gdq = _messy_ramps(1, 9, seed=3)
+    before = gdq.copy()
+    args = (np.zeros(data.shape[2:], np.uint32), np.full(data.shape[2:], 2.0),
+            np.full(data.shape[2:], 1.5))
+    res = detect_jumps(data, gdq, *args, nframes=1)
+    assert np.array_equal(gdq, before) and res.groupdq is not gdq
+    res2 = detect_jumps(data, gdq, *args, nframes=1, inplace=True)
+    assert res2.groupdq is gdq and np.array_equal(gdq, res.groupdq)
+    assert (gdq & JUMP).sum() > (before & JUMP).sum()

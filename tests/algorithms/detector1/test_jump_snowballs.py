@@ -1,35 +1,177 @@
-"""Snowball (large-event) flagging: geometry helpers and an injected snowball."""
+"""Snowball (large-event) flagging: hand-made cases, stcal 1.20 parity, injected halos.
+
+Expected numbers marked "stcal 1.20" were produced once by running
+``stcal.jump.jump.flag_large_events`` (jwst 3.0's JumpStep scaling: sat_expand 2 -> 4,
+max_extended_radius 200 -> 400 full width) on exactly these inputs.
+"""
+
+import hashlib
 
 import numpy as np
+import pytest
 
 from webbcal.algorithms.detector1.jump import detect_jumps
-from webbcal.algorithms.detector1.snowballs import find_ellipses, flag_large_events, min_area_rect
+from webbcal.algorithms.detector1.snowballs import find_ellipses, flag_large_events
 from webbcal.datamodels.dqflags import DQ
 
 SAT, JUMP = int(DQ.SATURATED), int(DQ.JUMP_DET)
 
 
-def test_min_area_rect_of_rotated_and_axis_aligned_points():
-    xs, ys = np.meshgrid(np.arange(5), np.arange(3))
-    e = min_area_rect(np.column_stack([xs.ravel() + 10, ys.ravel() + 20]))
-    assert (e.cx, e.cy) == (12.0, 21.0)
-    assert sorted([e.width, e.height]) == [2.0, 4.0]
-    # a diagonal line of 5 pixels: length 4*sqrt(2), zero width
-    d = min_area_rect(np.column_stack([np.arange(5), np.arange(5)]))
-    np.testing.assert_allclose(sorted([d.width, d.height]), [0, 4 * np.sqrt(2)], atol=1e-9)
+def disk(shape, cy, cx, radius):
+    """Pixels strictly inside a circle of integer radius (skimage.draw convention)."""
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    return (yy - cy) ** 2 + (xx - cx) ** 2 < radius ** 2
 
 
-def test_find_ellipses_uses_contour_area_and_new_flags_only():
-    plane = np.zeros((20, 20), np.uint8)
-    plane[2:5, 2:5] = JUMP      # 3x3 block: contour area 4
-    plane[10:14, 10:14] = JUMP  # 4x4 block: contour area 9
-    plane[17, 2:9] = JUMP       # a line: area 0
-    found = find_ellipses(plane, None, JUMP, 5.0)
-    assert len(found) == 1 and (found[0].cy, found[0].cx) == (11.5, 11.5)
-    assert len(find_ellipses(plane, None, JUMP, 3.0)) == 2
-    assert find_ellipses(plane, plane, JUMP, 0.0) == []   # nothing newly flagged
+def plus(plane, y, x):
+    plane[y, x - 1:x + 2] = JUMP
+    plane[y - 1:y + 2, x] = JUMP
 
 
+# ----------------------------------------------------------------------- ellipses
+def test_moment_ellipses_of_hand_checkable_shapes():
+    plane = np.zeros((30, 30), np.uint8)
+    plus(plane, 5, 5)                 # 5 pixels, variance 2/5 along both axes
+    plane[20, 3:8] = JUMP             # a row of 5: variance 2 along columns, 0 across
+    plane[12:14, 20:22] = JUMP        # 2x2 block: area 4 < 5
+    found = {(e.cy, e.cx): e for e in find_ellipses(plane, None, JUMP, 5.0)}
+    assert set(found) == {(5.0, 5.0), (20.0, 5.0)}
+    p = found[(5.0, 5.0)]
+    assert p.major == pytest.approx(4 * np.sqrt(0.4) - 1) and p.minor == p.major
+    assert p.theta == pytest.approx(-np.pi / 4)      # official rule for equal variances
+    line = found[(20.0, 5.0)]
+    assert line.major == pytest.approx(4 * np.sqrt(2) - 1) and line.minor == -1.0
+    assert abs(line.theta) == pytest.approx(np.pi / 2)  # major axis along the columns
+    assert len(find_ellipses(plane, None, JUMP, 4.0)) == 3
+
+
+def test_area_counts_filled_holes_and_new_flags_only():
+    plane = np.zeros((12, 12), np.uint8)
+    plane[2:5, 2:5] = SAT
+    plane[3, 3] = 0                   # a ring of 8 around a hole: filled area 9
+    assert len(find_ellipses(plane, None, SAT, 9.0)) == 1
+    assert find_ellipses(plane, None, SAT, 10.0) == []
+    prev = np.zeros_like(plane)
+    prev[2, 2:5] = SAT                # already saturated: 5 newly set pixels remain
+    new = find_ellipses(plane, prev, SAT, 1.0)
+    assert [e.npix for e in new] == [5]
+
+
+# ----------------------------------------------------------------------- hand cases
+def snowball_cube(nints=1):
+    """A core (r <= 2.5) newly saturated in group 2, a jump ring (2.5 < r <= 4.5)."""
+    gdq = np.zeros((nints, 5, 80, 80), np.uint8)
+    yy, xx = np.mgrid[:80, :80]
+    r = np.hypot(yy - 40, xx - 41)
+    gdq[0, 2][(r > 2.5) & (r <= 4.5)] = JUMP
+    gdq[0, 2:, r <= 2.5] = SAT
+    return gdq
+
+
+def test_saturated_core_with_jump_ring_flags_the_expanded_circle():
+    out, n = flag_large_events(snowball_cube())
+    assert n == 1
+    # the ring's moment ellipse: both axes 4 sqrt(var) - 1 = 9.68, so the expanded
+    # semi-axes are round(9.68 * 2 / 2) = 10 (stcal 1.20 draws the same 260 pixels);
+    # the core (minor axis 4.09 > 2.5) grows to semi-axes round((4.09 + 4) / 2) = 4
+    e, = find_ellipses(snowball_cube()[0, 2], None, JUMP, 5.0)
+    assert (e.cy, e.cx) == (40.0, 41.0) and e.major == e.minor
+    assert round(e.minor * 2 / 2) == 10
+    core = disk((80, 80), 40, 41, 4)
+    halo = disk((80, 80), 40, 41, 10)
+    assert np.array_equal((out[0, 2] & JUMP) != 0, halo & ~core)
+    assert int(((out[0, 2] & JUMP) != 0).sum()) == 260
+    for g in (2, 3, 4):               # grown core assigned SATURATED from group 2 on
+        assert np.array_equal(out[0, g] == SAT, core) and int(core.sum()) == 45
+    assert not out[0, :2].any()
+    assert not (out[0, 3:] & JUMP).any()   # the halo is flagged in its group only
+
+
+def test_large_jump_cluster_without_saturated_core_is_not_a_snowball():
+    gdq = np.zeros((1, 5, 80, 80), np.uint8)
+    gdq[0, 2][disk((80, 80), 40, 41, 5)] = JUMP
+    out, n = flag_large_events(gdq)
+    assert n == 0 and np.array_equal(out, gdq)
+    out, n = flag_large_events(gdq, sat_required_snowball=False)
+    assert n == 1 and int(((out[0, 2] & JUMP) != 0).sum()) > int(disk((80, 80), 40, 41, 5).sum())
+
+
+def test_near_the_edge_no_core_is_needed_and_ellipses_are_clipped():
+    gdq = np.zeros((1, 5, 80, 80), np.uint8)
+    for y, x in ((10, 40), (40, 40), (1, 1)):  # top band, centre, corner
+        plus(gdq[0, 2], y, x)
+    out, n = flag_large_events(gdq)
+    assert n == 2                     # stcal 1.20: the two within edge_size = 25
+    flagged = (out[0, 2] & JUMP) != 0
+    assert np.array_equal(flagged[6:15, 36:45], disk((80, 80), 10, 40, 2)[6:15, 36:45])
+    assert flagged[:3, :3].all() and not flagged[3:6, :6].any()
+    assert np.array_equal(flagged[35:46, 35:46], (gdq[0, 2] != 0)[35:46, 35:46])
+    assert int(flagged.sum()) == 23   # stcal 1.20: 9 + 9 + the untouched 5
+    out, n = flag_large_events(gdq, edge_size=0)
+    assert n == 0
+
+
+def test_snowball_core_masks_the_next_integration():
+    out, n = flag_large_events(snowball_cube(nints=2), n_groups_masked_next_int=3)
+    core = disk((80, 80), 40, 41, 2)   # the ungrown core ellipse
+    assert not out[1, 0].any()
+    assert all(np.array_equal(out[1, g] == JUMP, core) for g in (1, 2))
+    assert not out[1, 3:].any()
+
+
+# ----------------------------------------------------------------------- stcal parity
+def synthetic_cube(seed, ngroups=5, ny=150, nx=140):
+    """Random cosmic rays (pluses, elongated blobs), snowballs (new saturated core and
+    jump ring, some at the edges) and a star whose saturated core grows every group."""
+    rng = np.random.default_rng(seed)
+    gdq = np.zeros((1, ngroups, ny, nx), np.uint8)
+    yy, xx = np.mgrid[:ny, :nx]
+    for g in range(1, ngroups):
+        for _ in range(40):
+            plus(gdq[0, g], rng.integers(1, ny - 1), rng.integers(1, nx - 1))
+        for _ in range(6):
+            y, x = rng.uniform(3, ny - 3), rng.uniform(3, nx - 3)
+            a, b, t = rng.uniform(1, 4), rng.uniform(0.5, 2), rng.uniform(0, np.pi)
+            u = ((xx - x) * np.cos(t) + (yy - y) * np.sin(t)) / a
+            v = (-(xx - x) * np.sin(t) + (yy - y) * np.cos(t)) / b
+            gdq[0, g][u * u + v * v <= 1] |= JUMP
+        for _ in range(2):
+            y, x = rng.uniform(0, ny), rng.uniform(0, nx)
+            rc, rr = rng.uniform(1, 4), rng.uniform(1.5, 3)
+            r = np.hypot(yy - y, xx - x)
+            gdq[0, g][(r > rc) & (r <= rc + rr)] |= JUMP
+            gdq[0, g:, r <= rc] |= SAT
+    r = np.hypot(yy - 75.3, xx - 60.6)
+    for g in range(1, ngroups):
+        gdq[0, g:, r <= 1.5 * g] |= SAT
+    gdq[(gdq & SAT) != 0] &= ~np.uint8(JUMP)
+    return np.concatenate([gdq, np.repeat(gdq[:, :1], ngroups, axis=1)])  # + a quiet int
+
+
+@pytest.mark.parametrize("seed, n_expected, jumps, sats, digest", [
+    (1, 98, [0, 1067, 925, 654, 1051], [0, 145, 289, 338, 628],
+     "cbafd8933dca238295f5c7995f4c6e2427cb57d0"),
+    (2, 89, [0, 1055, 867, 570, 846], [0, 149, 344, 358, 600],
+     "5039f156f8f72b56ef577fdd78ff4547dcc217b5"),
+])
+def test_bitwise_equal_to_stcal_on_a_crowded_field(seed, n_expected, jumps, sats, digest):
+    out, n = flag_large_events(synthetic_cube(seed), n_groups_masked_next_int=3)
+    assert n == n_expected
+    assert [int(((p & JUMP) != 0).sum()) for p in out[0]] == jumps
+    assert [int(((p & SAT) != 0).sum()) for p in out[0]] == sats
+    assert hashlib.sha1(out.tobytes()).hexdigest() == digest
+
+
+def test_input_is_left_alone_unless_inplace():
+    gdq = synthetic_cube(1)
+    before = gdq.copy()
+    out, _ = flag_large_events(gdq)
+    assert np.array_equal(gdq, before) and not np.array_equal(out, before)
+    out2, _ = flag_large_events(gdq, inplace=True)
+    assert out2 is gdq and np.array_equal(gdq, out)
+
+
+# ----------------------------------------------------------------------- on ramps
 def make_snowball(ny=80, nx=80, cy=40, cx=41, group=4, ngroups=8):
     """Noiseless ramps (read noise 1 DN => sigma 1): a saturated core (r <= 3), a bright
     ring (3 < r <= 5) and a faint halo (5 < r <= 9, 3 sigma: below the threshold)."""
@@ -58,7 +200,7 @@ def test_injected_snowball_halo_is_flagged():
     # only the snowball's group is flagged; far pixels untouched
     assert not (res.groupdq[0, group + 1][halo] & JUMP).any()
     assert not res.groupdq[0, :, :10, :10].any()
-    # the saturated core (minor axis > 2.5) grows by one pixel in this and later groups
+    # the saturated core (minor axis > 2.5) grows in this and later groups
     grown = (res.groupdq[0, -1] & SAT).astype(bool)
     assert grown.sum() > core.sum() and grown[core].all()
 
@@ -74,12 +216,3 @@ def test_snowball_needs_a_saturated_core_unless_disabled():
     res = detect_jumps(*args, nframes=1, expand_large_events=True, sat_required_snowball=False)
     assert res.n_snowballs == 1
     assert (res.groupdq[0, group][halo] & JUMP).astype(bool).mean() >= 0.9
-
-
-def test_snowball_core_masks_next_integration():
-    data, gdq, halo, core, group = make_snowball()
-    gdq2 = np.concatenate([gdq, np.zeros_like(gdq)])
-    out, n = flag_large_events(np.where(gdq2 == 0, 0, gdq2).astype(np.uint8),
-                               n_groups_masked_next_int=3)
-    assert not (out[1, 0] & JUMP).any()
-    assert (out[1, 1:3][:, core] & JUMP).all() and not (out[1, 3:] & JUMP).any()

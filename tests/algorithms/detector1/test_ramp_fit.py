@@ -158,3 +158,33 @@ def test_bad_shapes_raise_clear_errors():
         fit_ramps(data, np.zeros(data.shape, np.uint8), np.zeros((4, 4), np.uint32),
                   np.ones((4, 4)), np.ones((4, 4)), frame_time=1, group_time=1, nframes=1,
                   algorithm="GLS")
+
+
+@pytest.mark.parametrize(("nints", "ngroups"), [(1, 9), (2, 3), (1, 5), (3, 12)])
+def test_fast_path_equals_general_fit(monkeypatch, nints, ngroups):
+    """Clean pixels take a vectorised fast path; it must agree with the general code."""
+    import webbcal.algorithms.detector1.ramp_fit as rf
+
+    rate = np.random.default_rng(1).uniform(0.0, 300.0, (24, 24))
+    rate[0, :4] = [0.0, 1e-3, 2000.0, 5000.0]
+    data = simulate(rate, ngroups=ngroups, nints=nints, seed=ngroups)
+    gdq = np.zeros(data.shape, np.uint8)
+    gdq[:, ngroups // 2, 3, 3] = JUMP
+    gdq[:, -1, 4, 4] = SAT
+    gain = np.full(rate.shape, 2.0)
+    rn = np.full(rate.shape, 10.0)
+    rn[5, 5] = 0.0
+    pdq = np.zeros(rate.shape, np.uint32)
+    pdq[6, 6] = DNU
+    dark = np.full(rate.shape, 0.01)
+    kw = dict(frame_time=TFRAME, group_time=TGROUP, nframes=NFRAMES, groupgap=GROUPGAP,
+              average_dark_current=dark)
+    fast = fit_ramps(data, gdq, pdq, gain, rn, **kw)
+    monkeypatch.setattr(rf, "_MAX_NETWORK_GROUPS", 0)
+    slow = fit_ramps(data, gdq, pdq, gain, rn, **kw)
+    for name in ("rate", "var_poisson", "var_rnoise", "err", "rateints", "var_poisson_ints",
+                 "var_rnoise_ints", "err_ints"):
+        np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), rtol=2e-6,
+                                   atol=1e-12, equal_nan=True, err_msg=name)
+    assert np.array_equal(fast.dq, slow.dq) and np.array_equal(fast.dq_ints, slow.dq_ints)
+    assert np.isfinite(fast.rate[1:, 1:]).mean() > 0.9

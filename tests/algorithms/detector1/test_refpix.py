@@ -138,3 +138,41 @@ def test_single_amp_subarray_pooled_levels():
     data[0, 1] += 5.0
     correct_reference_pixels(data, np.zeros((16, 16), np.uint32), layout, do_not_use=DNU)
     np.testing.assert_allclose(data, 0.0, atol=1e-5)
+
+
+def _single_amp_rows(ngroups=4, n=64):
+    """Single-output corner subarray: parity offsets + a per-group row gradient r_g(y)."""
+    y = np.arange(n, dtype=np.float64)
+    slope = np.array([0.0, 0.5, -0.3, 0.8])[:ngroups]          # DN per row, per group
+    rows = slope[:, None] * (y - y.mean())                     # zero mean over rows
+    data = np.zeros((1, ngroups, n, n))
+    data += rows[None, :, :, None]
+    data += np.where(np.arange(n) % 2 == 0, 10.0, -4.0)       # even/odd column offsets
+    data += 3.0 * np.arange(ngroups)[None, :, None, None]       # bias drift
+    layout = nircam_refpix_layout(substrt1=1, substrt2=1, nx=n, ny=n, noutputs=1)
+    return data.astype(np.float32), rows, layout
+
+
+def test_single_amp_side_correction_removes_rows_and_bottom_row_bias():
+    # The pooled (official) level mixes the bottom rows' row signal into one number per
+    # group: here it is biased by ~0.5 * r_g(rows 0-3). Subtracting the left columns'
+    # running median row by row cancels that bias and the row signal (exact for a linear
+    # row signal away from the array ends, where the window is reflected).
+    data, rows, layout = _single_amp_rows()
+    assert layout.single_amp and layout.n_left == 4 and layout.n_bottom == 4
+    official = data.copy()
+    pdq = np.zeros(data.shape[-2:], np.uint32)
+    res = correct_reference_pixels(official, pdq, layout, do_not_use=DNU,
+                                   single_amp_side=False)
+    assert res.side is None
+    ref = np.zeros(data.shape[-2:], bool)
+    ref[:4], ref[:, :4] = True, True
+    expect_level = np.array([rows[g][np.nonzero(ref)[0]].mean() for g in range(4)])
+    sci = official[0, :, 4:, 4:] - rows[:, 4:, None]
+    np.testing.assert_allclose(sci.mean(axis=(1, 2)), -expect_level, atol=1e-3)
+    assert np.abs(expect_level[1:]).min() > 3.0          # a real bias, groups 1-3
+
+    res = correct_reference_pixels(data, pdq, layout, do_not_use=DNU)
+    assert res.status == "COMPLETE" and res.side is not None
+    inner = data[0, :, 4 + 5:64 - 5, 4:]                 # rows with a full window
+    np.testing.assert_allclose(inner, 0.0, atol=1e-3)

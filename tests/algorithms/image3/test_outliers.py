@@ -33,6 +33,54 @@ def test_blot_recovers_a_smooth_image_through_a_shift():
     assert np.max(np.abs(out - expected)) < 1e-3
 
 
+def test_blot_matches_the_drizzle_package_poly5():
+    """Our numba poly5 blot = drizzle's ``blot_image`` (interp='poly5') on a star."""
+    from drizzle.resample import blot_image
+
+    y, x = np.indices((80, 90), dtype=np.float64)
+    img = (0.3 + 50 * np.exp(-0.5 * ((x - 40.3) ** 2 + (y - 37.8) ** 2) / 1.1**2))
+    yy, xx = np.indices((60, 70), dtype=np.float64)
+    t = np.radians(3.0)
+    pm = np.stack([10.2 + np.cos(t) * xx - np.sin(t) * yy,
+                   8.7 + np.sin(t) * xx + np.cos(t) * yy], axis=-1)
+    ours = blot(img.astype(np.float32), pm)
+    ref = blot_image(img.astype(np.float32), pm, iscale=1.0)
+    assert np.max(np.abs(ours - ref)) < 1e-4 * 50
+
+
+def test_blot_from_corners_and_nan_handling():
+    from webbcal.algorithms.image3.resample import corners_from_centers
+
+    y, x = np.indices((40, 40), dtype=np.float64)
+    med = (10 + 0.3 * x - 0.1 * y).astype(np.float32)
+    pm = np.stack([x[:20, :20] + 5.5, y[:20, :20] + 7.25], axis=-1)
+    assert np.allclose(blot(med, corners=corners_from_centers(pm)), blot(med, pm), atol=1e-4)
+    med[20, 20] = np.nan
+    out = blot(med, pm)
+    # the 6-point stencil of position p is floor(p) - 2 ... floor(p) + 3
+    fx, fy = np.floor(pm[..., 0]), np.floor(pm[..., 1])
+    near = (fx >= 17) & (fx <= 22) & (fy >= 17) & (fy <= 22)
+    assert np.isnan(out[near]).all() and np.isfinite(out[~near]).all()
+
+
+def test_flag_outliers_matches_stcal_rule():
+    """first | (second & dilate(first)) with NaN-aware derivative, on random data."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(5)
+    blt = rng.normal(10, 3, (50, 60)).astype(np.float32)
+    sci = (blt + rng.normal(0, 1, blt.shape) * rng.uniform(0, 12, blt.shape)).astype(np.float32)
+    err = np.full(blt.shape, 1.0, np.float32)
+    p = OutlierParams()
+    d = abs_derivative(blt)
+    diff = np.abs(sci - blt)
+    first = diff > p.snr[0] * err + p.scale[0] * d
+    second = diff > p.snr[1] * err + p.scale[1] * d
+    expected = ndimage.binary_dilation(first, np.ones((3, 3), bool)) & second
+    got = flag_outliers(sci, err, blt, params=p)
+    assert first.sum() > 20 and np.array_equal(got, expected)
+
+
 def test_flags_a_cosmic_ray_and_its_neighbours_but_not_a_star():
     y, x = np.indices((40, 40))
     star = 500 * np.exp(-((x - 20) ** 2 + (y - 20) ** 2) / (2 * 1.2**2))

@@ -182,3 +182,61 @@ def test_exposures_that_do_not_overlap_are_reported(caplog):
     assert "no overlap" in text and "no two exposures overlap" in text
     mos = ResampleStep(context_plane=False).run(lib).mosaic
     assert np.isfinite(mos.data).sum() > 2 * 0.9 * 224 * 224
+
+
+def test_sums_from_outlier_detection_equal_a_separate_resample():
+    """outlier_detection drizzles each exposure once and leaves the sums (minus the
+    pixels it flags) for resample: the mosaic equals drizzling the crf data again."""
+    from webbcal.datamodels import DQ
+    from webbcal.steps.image3.outlier_detection import OutlierDetectionStep
+
+    sc = make_scene(n_exposures=3, n_stars=40, seed=4)
+    lib = OutlierDetectionStep(tile_size=100).run(ExposureLibrary.from_models(sc.models))
+    assert lib.prepared is not None
+    n_flagged = sum(int(np.sum(lib.load(k).dq & DQ.OUTLIER > 0)) for k in range(len(lib)))
+    assert n_flagged > 100
+    fused = ResampleStep().run(lib).mosaic
+    assert lib.prepared is None
+    direct = ResampleStep().run(lib).mosaic  # no sums left: drizzles the flagged data
+    assert np.array_equal(np.isfinite(fused.data), np.isfinite(direct.data))
+    ok = np.isfinite(direct.data)
+    # float32 rounding of subtracted cosmic rays only: far below the noise
+    assert np.max(np.abs(fused.data - direct.data)[ok] / direct.err[ok]) < 1e-2
+    assert np.median(np.abs(fused.data - direct.data)[ok]) < 1e-7
+    np.testing.assert_allclose(fused.wht, direct.wht, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(fused.err[ok], direct.err[ok], rtol=5e-3)
+    assert np.array_equal(fused.con, direct.con)
+
+
+def test_executor_hook_receives_the_work_items(small):
+    """Anything with ``map`` (a Dask client's executor, ...) gets the tiles; same mosaic."""
+    class Recording:
+        def __init__(self):
+            self.items = 0
+
+        def map(self, fn, items):
+            items = list(items)
+            self.items += len(items)
+            return map(fn, items)
+
+    lib = ExposureLibrary.from_models(small.models)
+    serial = ResampleStep(tile_size=100).run(lib).mosaic
+    step = ResampleStep(tile_size=100)
+    step.executor = ex = Recording()
+    hooked = step.run(lib).mosaic
+    ny, nx = serial.data.shape
+    assert ex.items == -(-ny // 100) * -(-nx // 100)
+    np.testing.assert_array_equal(hooked.data, serial.data)
+
+
+def test_window_reads_the_same_planes_as_load(tmp_path, small):
+    """The cheap block reader (memory map, DQ with BZERO) = slicing the full read."""
+    paths, *_ = write_scene(small, tmp_path)
+    lib = ExposureLibrary.from_paths(paths, product_name="p", output_dir=tmp_path)
+    lib.members[0].sky_subtract = 0.25
+    full = lib.load(0)
+    w = lib.window(0, (10, 120, 30, 200))
+    sl = (slice(10, 120), slice(30, 200))
+    assert w.dq.dtype == np.uint32 and w.data.dtype == np.float32
+    for key in ("data", "dq", "var_rnoise", "var_poisson"):
+        np.testing.assert_array_equal(getattr(w, key), getattr(full, key)[sl])

@@ -16,6 +16,11 @@ official ``stcal`` C ramp fitter (``slope_fitter.c``) pixel by pixel:
   variances by inverse-variance sums.
 
 All per-pixel accumulations are float64; inputs and outputs are float32.
+
+Speed: pixels whose groups are all good (most of an exposure) are fitted a row at a
+time by :func:`_fit_clean_row`: median rates from a sorting network over the row,
+slopes from precomputed coefficients (:func:`slope_coefficients`), vectorised over
+``x``; the results equal :func:`_fit_pixel`'s to float32 rounding.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from numba import njit, prange
 
 # numba's on-disk cache does not track other files: after editing the median helpers in
 # _jump_kernels.py, touch this file (or clear __pycache__) to recompile.
-from webbcal.algorithms.detector1._jump_kernels import _median_inplace
+from webbcal.algorithms.detector1._jump_kernels import _median_inplace, sort_columns
 
 #: LLVM fast-math flags that keep NaN/inf semantics (isnan checks stay valid).
 _FM = {"arcp", "contract", "nsz", "afn", "reassoc"}
@@ -87,15 +92,15 @@ def _integration_median_rate(dl, ql, x, o, ngroups, group_time, dnu, jump, buf):
     """Median first-difference rate (DN/s) of one integration (pixel ``x`` of the row
     blocks, groups ``o … o + ngroups - 1``), official conventions."""
     if ngroups == 1:
-        if ql[x, o + 0] & dnu:
+        if ql[o + 0, x] & dnu:
             return math.nan
-        return dl[x, o + 0] / group_time
+        return dl[o + 0, x] / group_time
     for k in range(ngroups):
-        buf[k] = math.nan if (ql[x, o + k] & dnu) else dl[x, o + k] / group_time
+        buf[k] = math.nan if (ql[o + k, x] & dnu) else dl[o + k, x] / group_time
     loc0 = buf[0]
     all_nan = True
     for k in range(ngroups - 1):
-        if ql[x, o + k + 1] & jump:
+        if ql[o + k + 1, x] & jump:
             buf[k] = math.nan
         else:
             buf[k] = buf[k + 1] - buf[k]
@@ -110,8 +115,8 @@ def _integration_median_rate(dl, ql, x, o, ngroups, group_time, dnu, jump, buf):
 def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, frame_time,
                group_time, one_group_time, suppress1g, dnu, sat, jump,
                seg_s, seg_e, buf, out_i, iscr, wtab):
-    """Fit pixel ``x`` of a row block: ``dl[x]`` (nints*ngroups) float64 with SAT groups
-    NaN, ``ql[x]`` int64 group DQ (both may be modified).
+    """Fit pixel ``x`` of a row block: ``dl[:, x]`` (nints*ngroups) float64 with SAT
+    groups NaN, ``ql[:, x]`` int64 group DQ (both may be modified).
 
     ``out_i`` (nints, 6) receives per integration: slope, dq, var_p, var_r, err and a
     'contributed' marker; the return value is (slope, dq, var_p, var_r, err) of the
@@ -135,15 +140,15 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
             # official pre-pass: a ramp with exactly one good group becomes DO_NOT_USE
             n_good = 0
             for g in range(ngroups):
-                if ql[x, o + g] == 0:
+                if ql[o + g, x] == 0:
                     n_good += 1
             if n_good == 1:
                 for g in range(ngroups):
-                    ql[x, o + g] |= dnu
+                    ql[o + g, x] |= dnu
         cnt_good = 0
         has_jump = False
         for g in range(ngroups):
-            f = ql[x, o + g]
+            f = ql[o + g, x]
             if f & jump:
                 has_jump = True
             if f == 0:
@@ -153,11 +158,11 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
             if f & sat:
                 iscr[3, i] += 1
         if not suppress1g:
-            if cnt_good == 1 and ql[x, o] == 0:
+            if cnt_good == 1 and ql[o, x] == 0:
                 iscr[0, i] = 1
             elif cnt_good == 0 and use_zf and zf[i] != 0.0:
-                dl[x, o] = zf[i]
-                ql[x, o] = 0
+                dl[o, x] = zf[i]
+                ql[o, x] = 0
                 iscr[2, i] -= 1
                 if iscr[3, i] == ngroups:
                     iscr[3, i] -= 1
@@ -168,11 +173,11 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
             rate_dq |= jump
         out_i[i, 1] = idq
         if ngroups == 1:
-            mr = dl[x, o] / one_group_time
+            mr = dl[o, x] / one_group_time
         elif iscr[0, i] == 1:
-            mr = dl[x, o] / one_group_time
+            mr = dl[o, x] / one_group_time
         elif iscr[1, i] == 1:
-            mr = dl[x, o] / frame_time
+            mr = dl[o, x] / frame_time
         else:
             mr = _integration_median_rate(dl, ql, x, o, ngroups, group_time, dnu, jump, buf)
         if math.isnan(mr):
@@ -192,7 +197,7 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
         err_i = 0.0
         # --- segments
         nseg = 0
-        if ql[x, o] & sat:
+        if ql[o, x] & sat:
             idq |= dnu | sat
             slope_i = math.nan
         else:
@@ -200,9 +205,9 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
             in_seg = False
             start = 0
             for g in range(ngroups + 1):
-                good = g < ngroups and ql[x, o + g] == 0
+                good = g < ngroups and ql[o + g, x] == 0
                 if good and not in_seg:
-                    start = g - 1 if (g > 0 and ql[x, o + g - 1] == jump) else g
+                    start = g - 1 if (g > 0 and ql[o + g - 1, x] == jump) else g
                     in_seg = True
                 elif (not good) and in_seg:
                     length = g - start
@@ -246,17 +251,17 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
                             timing = one_group_time
                         elif iscr[1, i] == 1:
                             timing = frame_time
-                    slope = dl[x, o + a] / timing
+                    slope = dl[o + a, x] / timing
                     var_p = pnum / (timing * gain)
                     r = rn_e / timing
                     var_r = 12.0 * r * r / (6.0 * gain * gain)
                 elif n == 2:
-                    slope = (dl[x, o + a + 1] - dl[x, o + a]) / group_time
+                    slope = (dl[o + a + 1, x] - dl[o + a, x]) / group_time
                     var_p = pnum / (group_time * gain)
                     r = rn_e / group_time
                     var_r = 12.0 * r * r / (6.0 * gain * gain)
                 else:
-                    diff = dl[x, o + a + n - 1] - dl[x, o + a]
+                    diff = dl[o + a + n - 1, x] - dl[o + a, x]
                     den = rn_e * rn_e + diff * gain
                     snr = 0.0
                     if den > 0.0 and gain != 0.0:
@@ -273,7 +278,7 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
                     for k in range(n):
                         w = wtab[n, pidx, k] * invrn2
                         xv = float(k + a)
-                        yv = dl[x, o + a + k]
+                        yv = dl[o + a + k, x]
                         if math.isnan(yv):
                             yv = 0.0
                         sw += w
@@ -352,10 +357,127 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
     return slope, rate_dq, vp, vr, err
 
 
+def slope_coefficients(ngroups, group_time):
+    """Fixsen-weighted least-squares slope coefficients of a full ramp, float64
+    (7, ngroups): the fitted slope (DN/s) of ``n = ngroups`` groups with weights
+    ``w_k = |(k - mid) / mid| ** P`` is ``sum_k c[j, k] * y_k`` for power index ``j``
+    (the read-noise factor of the weights cancels). Row 6 holds
+    ``1 / (group_time (n - 1))`` in column 0 (the Poisson-variance factor)."""
+    out = np.zeros((len(POWERS) + 1, max(ngroups, 1)))
+    if ngroups < 3:
+        return out
+    out[len(POWERS), 0] = 1.0 / (group_time * (ngroups - 1.0))
+    k = np.arange(ngroups, dtype=np.float64)
+    mid = (ngroups - 1) / 2.0
+    for j, p in enumerate(POWERS):
+        w = np.abs((k - mid) / mid) ** p
+        sw, sx, sxx = w.sum(), (k * w).sum(), (k * k * w).sum()
+        out[j] = (sw * k * w - sx * w) / (sw * sxx - sx * sx) / group_time
+    return out
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _fit_clean_row(y, dloc, mr, gain, readnoise, pdq, dark_current, rn_scale, vr_const,
+                   coef, pidx, acc, rate, dq, var_p, var_r, err, irate, idq, ivar_p,
+                   ivar_r, ierr):
+    """:func:`_fit_pixel` for a whole row at once, valid for pixels whose groups are all
+    good (group DQ 0, finite values) with usable gain and read noise and
+    ``ngroups >= 3``; outputs of other pixels are overwritten by the caller.
+
+    Such a pixel has one full-length segment per integration, so its slope is
+    ``sum_k coef[P, k] * y_k`` with the Fixsen power index P of its S/N, and all its
+    integrations share one variance: the inverse-variance sums reduce to means. The
+    loops run over ``x`` innermost and vectorise. ``dloc`` (nints*ngroups, nx) float64
+    holds the row's groups, ``mr`` (nints, nx) the median difference rates;
+    ``vr_const = 12 / (group_time**2 (n**3 - n))``; ``pidx`` int64 and ``acc`` float64
+    (nx,) are scratch.
+    """
+    nints, nx = mr.shape
+    n = dloc.shape[0] // nints
+    cp = coef[6, 0]                     # 1 / (group_time (n - 1))
+    inv_ints = 1.0 / nints
+    gr = gain[y]
+    rr = readnoise[y]
+    pr = pdq[y]
+    dr = dark_current[y]
+    # loops with x innermost and no inner loops, so that they vectorise
+    acc[:] = 0.0
+    for i in range(nints):
+        m = mr[i]
+        for x in range(nx):
+            acc[x] += m[x]
+    vpi = ivar_p[0, y]
+    vri = ivar_r[0, y]
+    eri = ierr[0, y]
+    vpr = var_p[y]
+    vrr = var_r[y]
+    err_r = err[y]
+    for x in range(nx):
+        g = np.float64(gr[x])
+        rn_e = np.float64(rr[x]) * g * rn_scale
+        mrate = acc[x] * inv_ints
+        dcur = np.float64(dr[x])
+        pnum = mrate + dcur if mrate > 0.0 else dcur
+        vp_i = pnum * cp / g
+        vr_i = vr_const * (rn_e * rn_e) / (g * g)
+        var_e = vp_i + vr_i
+        eri[x] = 0.0 if var_e > LARGE_VARIANCE_THRESHOLD else math.sqrt(var_e)
+        vp = vp_i * inv_ints if vp_i > 0.0 else 0.0
+        vp = 0.0 if vp >= LARGE_VARIANCE_THRESHOLD else vp
+        vr = vr_i * inv_ints
+        vr = 0.0 if vr >= LARGE_VARIANCE_THRESHOLD else vr
+        vp_i = vp_i if vp_i > 0.0 else 0.0
+        vpi[x] = 0.0 if vp_i >= LARGE_VARIANCE_THRESHOLD else vp_i
+        vri[x] = 0.0 if vr_i >= LARGE_VARIANCE_THRESHOLD else vr_i
+        vpr[x] = vp
+        vrr[x] = vr
+        err_r[x] = math.sqrt(vp + vr)
+    dq[y] = pr
+    for i in range(nints):
+        idq[i, y] = pr
+        if i > 0:
+            ivar_p[i, y] = vpi
+            ivar_r[i, y] = vri
+            ierr[i, y] = eri
+    rate_row = rate[y]
+    rate_row[:] = 0.0
+    c0 = coef[0]
+    c1 = coef[1]
+    c2 = coef[2]
+    c3 = coef[3]
+    c4 = coef[4]
+    c5 = coef[5]
+    for i in range(nints):
+        o = i * n
+        first = dloc[o]
+        last = dloc[o + n - 1]
+        for x in range(nx):
+            g = np.float64(gr[x])
+            rn_e = np.float64(rr[x]) * g * rn_scale
+            diff = last[x] - first[x]
+            den = rn_e * rn_e + diff * g
+            snr = diff * g / math.sqrt(max(den, 1e-300)) if den > 0.0 else 0.0
+            snr = snr if snr > 0.0 else 0.0
+            pidx[x] = (0 if snr < 5.0 else 1 if snr < 10.0 else 2 if snr < 20.0
+                       else 3 if snr < 50.0 else 4 if snr < 100.0 else 5)
+            acc[x] = 0.0
+        for k in range(n):
+            dk = dloc[o + k]
+            for x in range(nx):
+                p = pidx[x]
+                c = (c0[k] if p == 0 else c1[k] if p == 1 else c2[k] if p == 2
+                     else c3[k] if p == 3 else c4[k] if p == 4 else c5[k])
+                acc[x] += c * dk[x]
+        ir = irate[i, y]
+        for x in range(nx):
+            ir[x] = acc[x]
+            rate_row[x] += np.float32(acc[x] * inv_ints)
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _ols_fit_row(y, data, gdq, pdq, gain, readnoise, dark_current, zeroframe, use_zf,
-                   frame_time, group_time, nframes, suppress1g, dnu, sat, jump, ngval, wtab,
-                   rate, dq, var_p, var_r, err, irate, idq, ivar_p, ivar_r, ierr):
+                 frame_time, group_time, nframes, suppress1g, dnu, sat, jump, ngval, wtab,
+                 coef, pairs, rate, dq, var_p, var_r, err, irate, idq, ivar_p, ivar_r, ierr):
     """One row ``y`` of :func:`ols_fit_kernel` (the parallel loop only calls this,
     which keeps numba compilation short)."""
 
@@ -363,34 +485,83 @@ def _ols_fit_row(y, data, gdq, pdq, gain, readnoise, dark_current, zeroframe, us
     nig = nints * ngroups
     one_group_time = (nframes + 1.0) * frame_time / 2.0
     rn_scale = 1.0 / math.sqrt(2.0 * nframes)
-    dloc = np.empty((nx, nig), np.float64)
-    qloc = np.empty((nx, nig), np.int64)
+    use_net = pairs.shape[0] > 0 and ngroups >= 3
+    # short ramps: group-major blocks (vectorised fast path); long ramps: pixel-major,
+    # so that each pixel's groups are contiguous for the general fit
+    shape = (nig, nx) if use_net else (nx, nig)
+    dloc = np.empty(shape, np.float64)
+    qloc = np.empty(shape, np.int64)
+    busy = np.zeros(nx, np.uint8)
+    nd = ngroups - 1
+    srt = np.empty((max(nd, 1), nx), np.float64)
+    mr = np.zeros((nints, nx), np.float64)
+    pidx = np.empty(nx, np.int64)
+    acc = np.empty(nx, np.float64)
     zf = np.zeros(nints, np.float64)
     seg_s = np.empty(ngroups + 1, np.int64)
     seg_e = np.empty(ngroups + 1, np.int64)
     buf = np.empty(ngroups + 1, np.float64)
     out_i = np.empty((nints, 6), np.float64)
     iscr = np.zeros((4, nints), np.int64)
+    inv_tg = 1.0 / group_time
+    vr_const = 12.0 / (group_time * group_time * (ngroups ** 3 - ngroups)) if ngroups > 1 \
+        else 0.0
     for i in range(nints):
         for k in range(ngroups):
             c = i * ngroups + k
+            dr = data[i, k, y]
+            qr = gdq[i, k, y]
+            if not use_net:
+                for x in range(nx):
+                    f = qr[x]
+                    qloc[x, c] = f
+                    dloc[x, c] = math.nan if (f & sat) else np.float64(dr[x])
+                continue
+            dl = dloc[c]
+            ql = qloc[c]
             for x in range(nx):
-                f = np.int64(gdq[i, k, y, x])
-                qloc[x, c] = f
-                dloc[x, c] = math.nan if (f & sat) else np.float64(data[i, k, y, x])
+                f = qr[x]
+                v = np.float64(dr[x])
+                ql[x] = f
+                dl[x] = math.nan if (f & sat) else v
+                busy[x] |= f | np.uint8(not (abs(v) < 1e300))
+        if use_net:  # median difference rates of the whole row, for the clean pixels
+            o = i * ngroups
+            for k in range(nd):
+                a = dloc[o + k]
+                b = dloc[o + k + 1]
+                s = srt[k]
+                for x in range(nx):
+                    s[x] = (b[x] - a[x]) * inv_tg
+            sort_columns(srt, pairs)
+            lo = srt[(nd - 1) // 2]
+            hi = srt[nd // 2]
+            m = mr[i]
+            for x in range(nx):
+                m[x] = 0.5 * (lo[x] + hi[x])
+    if use_net:
+        _fit_clean_row(y, dloc, mr, gain, readnoise, pdq, dark_current, rn_scale, vr_const,
+                       coef, pidx, acc, rate, dq, var_p, var_r, err, irate, idq, ivar_p,
+                       ivar_r, ierr)
     for x in range(nx):
         g = np.float64(gain[y, x])
         pix = np.int64(pdq[y, x])
         if not (g > 0.0):
             pix |= dnu | ngval
+        rn_e = np.float64(readnoise[y, x]) * g * rn_scale
+        if use_net and busy[x] == 0 and not (pix & (dnu | sat)) and rn_e > 0.0:
+            continue  # done by _fit_clean_row
         if use_zf:
             for i in range(nints):
                 zf[i] = zeroframe[i, y, x]
-        rn_e = np.float64(readnoise[y, x]) * g * rn_scale
+        if use_net:
+            dl, ql, xx = dloc, qloc, x
+        else:  # this pixel's ramp as a contiguous (nig, 1) block
+            dl, ql, xx = dloc[x].reshape((nig, 1)), qloc[x].reshape((nig, 1)), 0
         s, rdq, vp, vr, e = _fit_pixel(
-            dloc, qloc, x, nints, ngroups, pix, g, rn_e, np.float64(dark_current[y, x]),
-            zf, use_zf, frame_time, group_time, one_group_time, suppress1g, dnu, sat, jump,
-            seg_s, seg_e, buf, out_i, iscr, wtab)
+            dl, ql, xx, nints, ngroups, pix, g, rn_e, np.float64(dark_current[y, x]),
+            zf, use_zf, frame_time, group_time, one_group_time, suppress1g, dnu, sat,
+            jump, seg_s, seg_e, buf, out_i, iscr, wtab)
         rate[y, x] = s
         dq[y, x] = rdq
         var_p[y, x] = vp
@@ -407,11 +578,13 @@ def _ols_fit_row(y, data, gdq, pdq, gain, readnoise, dark_current, zeroframe, us
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def ols_fit_kernel(data, gdq, pdq, gain, readnoise, dark_current, zeroframe, use_zf,
                    frame_time, group_time, nframes, suppress1g, dnu, sat, jump, ngval, wtab,
-                   rate, dq, var_p, var_r, err, irate, idq, ivar_p, ivar_r, ierr):
+                   coef, pairs, rate, dq, var_p, var_r, err, irate, idq, ivar_p, ivar_r, ierr):
     """Fit every pixel; one ``prange`` over rows.
 
-    Each row's groups are first copied into a pixel-major local block, so the 4-D
-    cube is read once, sequentially.
+    Each row's groups are first copied into a group-major float64 block (the 4-D cube is
+    read once, sequentially). Pixels whose groups are all good take the fast path
+    :func:`_fit_clean_row` (median rates of the whole row from a sorting network), the
+    others the general :func:`_fit_pixel`.
 
     Parameters
     ----------
@@ -421,6 +594,9 @@ def ols_fit_kernel(data, gdq, pdq, gain, readnoise, dark_current, zeroframe, use
     gain, readnoise, dark_current : float32 (ny, nx); e-/DN, CDS DN, DN/s
     zeroframe : float32 (nints, ny, nx), DN (ignored unless ``use_zf``)
     wtab : float64, from :func:`weight_table`
+    coef : float64 (7, ngroups), from :func:`slope_coefficients`
+    pairs : int64 (npairs, 2), sorting network for ``ngroups - 1`` values, or empty to
+        fit every pixel with the general code
     rate, var_p, var_r, err : float32 (ny, nx) outputs; dq uint32 (ny, nx) output
     irate, ivar_p, ivar_r, ierr : float32 (nints, ny, nx) outputs; idq uint32 output
     """
@@ -429,4 +605,4 @@ def ols_fit_kernel(data, gdq, pdq, gain, readnoise, dark_current, zeroframe, use
         _ols_fit_row(
             y, data, gdq, pdq, gain, readnoise, dark_current, zeroframe, use_zf,
             frame_time, group_time, nframes, suppress1g, dnu, sat, jump, ngval,
-            wtab, rate, dq, var_p, var_r, err, irate, idq, ivar_p, ivar_r, ierr)
+            wtab, coef, pairs, rate, dq, var_p, var_r, err, irate, idq, ivar_p, ivar_r, ierr)

@@ -1,15 +1,27 @@
-"""numba kernels for snowball (large-event) flagging: run-length connected components.
+"""numba kernels for snowball (large-event) flagging.
 
-Private: used by :mod:`webbcal.algorithms.detector1.snowballs`. A DQ plane is
-scanned once row by row; runs of set pixels are joined (8-connectivity) with a
-union-find, so the cost is one pass over the plane plus the number of runs — a
-2048² plane in a few milliseconds, with no label image allocated.
+Private: used by :mod:`webbcal.algorithms.detector1.snowballs`.
+
+* :func:`label_set` labels (8-connectivity, run-length union-find, no label image) the
+  pixels of a plane carrying a DQ bit (optionally: not carrying it in another plane,
+  i.e. newly set) in one scan, and returns per component the pixel count, centroid
+  and second central moments: everything the official ellipse
+  (``skimage.measure.regionprops``) needs;
+* :func:`row_bits` gives, per plane and row, the OR of the DQ values (rows without a
+  bit are skipped).
+* :func:`paint_ellipses` draws filled ellipses exactly as ``skimage.draw.ellipse``
+  does (integer centre, integer semi-axes, strict ``< 1``, the same bounding box),
+  inside the official sub-image box, on a range of group planes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+#: columns of the per-component statistics returned by :func:`label_set`
+NPIX, CY, CX, VAR_R, VAR_C, COV_RC, YMIN, YMAX, XMIN, XMAX = range(10)
+NSTAT = 10
 
 
 @njit(cache=True)
@@ -24,98 +36,137 @@ def _find(parent, i):
     return root
 
 
-@njit(cache=True, inline="always")
-def _on(cur, prev, y, x, bit, use_prev):
-    if (cur[y, x] & bit) == 0:
-        return False
-    return not (use_prev and (prev[y, x] & bit) != 0)
+@njit(cache=True)
+def row_bits(cube):
+    """OR of every row of every plane: uint8 (ngroups, ny), a hint of which rows
+    carry which DQ bits."""
+    ng, ny, nx = cube.shape
+    out = np.zeros((ng, ny), np.uint8)
+    for g in range(ng):
+        for y in range(ny):
+            acc = np.uint8(0)
+            for x in range(nx):
+                acc |= cube[g, y, x]
+            out[g, y] = acc
+    return out
 
 
 @njit(cache=True)
-def label_runs(cur, prev, bit, use_prev):
-    """Connected components (8-connectivity) of a DQ condition on a plane.
+def _grow(runs, parent, n, cap):
+    new_runs = np.empty((cap, 3), np.int32)
+    new_runs[:n] = runs[:n]
+    new_parent = np.empty(cap, np.int64)
+    new_parent[:n] = parent[:n]
+    return new_runs, new_parent
 
-    A pixel is set where ``cur & bit`` and, if ``use_prev``, not ``prev & bit``
-    (i.e. newly flagged in this group). Single-threaded: one scan to count runs,
-    one to record them, then a union of touching runs (the threaded version was slower).
+
+@njit(cache=True, inline="always")
+def _close(runs, parent, n, x_end, p, prev_end):
+    """End run ``n`` at column ``x_end`` and join it to the touching runs of the row
+    above (indices ``p … prev_end-1``); returns the next run index and ``p``."""
+    runs[n, 2] = x_end
+    x0 = runs[n, 1]
+    while p < prev_end and runs[p, 2] < x0 - 1:
+        p += 1
+    q = p
+    while q < prev_end and runs[q, 1] <= x_end + 1:
+        ra = _find(parent, q)
+        rb = _find(parent, n)
+        if ra != rb:
+            if ra < rb:
+                parent[rb] = ra
+            else:
+                parent[ra] = rb
+        q += 1
+    return n + 1, p
+
+
+@njit(cache=True)
+def _row_runs(a64, b64, ashift, bshift, use_b, y, runs, parent, n, p, prev_end):
+    """Record the runs of row ``y`` from index ``n`` on, joining each to the touching
+    runs ``p … prev_end-1`` of the row above; returns the new run count.
+
+    Eight pixels per step: each byte of ``on`` is 0 or 1, and a byte of ``t`` is set
+    where a pixel differs from its left neighbour (run edges are rare, so most words
+    are skipped at once).
+    """
+    ones = np.uint64(0x0101010101010101)
+    eight = np.uint64(8)
+    carry = np.uint64(0)
+    was_on = False
+    nw = a64.shape[1]
+    for k in range(nw):
+        on = (a64[y, k] >> ashift) & ones
+        if use_b:
+            on &= ~(b64[y, k] >> bshift)
+        t = on ^ ((on << eight) | carry)
+        carry = on >> np.uint64(56)
+        if t == 0:
+            continue
+        for i in range(8):
+            if (t >> np.uint64(8 * i)) & np.uint64(1):
+                x = 8 * k + i
+                if not was_on:
+                    runs[n, 0] = y
+                    runs[n, 1] = x
+                    parent[n] = n
+                else:
+                    n, p = _close(runs, parent, n, x - 1, p, prev_end)
+                was_on = not was_on
+    if was_on:
+        n, p = _close(runs, parent, n, 8 * nw - 1, p, prev_end)
+    return n
+
+
+@njit(cache=True, nogil=True)
+def label_set(a64, b64, ashift, bshift, use_b, rows):
+    """Connected components (8-connectivity) of ``a & abit and not (b & bbit)``.
+
+    One scan of the rows flagged in ``rows`` records runs and joins each run to the
+    touching runs of the row above (union-find); no label image is made.
 
     Parameters
     ----------
-    cur, prev : uint8 (ny, nx)
-    bit : int
-    use_prev : bool
+    a64, b64 : uint64 (ny, nx // 8)
+        uint8 DQ planes viewed as uint64 (width a multiple of 8, padded with 0).
+    ashift, bshift : uint64
+        Bit numbers of ``abit``, ``bbit`` (single bits).
+    use_b : bool
+        Exclude pixels with ``bbit`` set in ``b``.
+    rows : bool (ny,)
+        Rows that may contain set pixels (others are taken as empty).
 
     Returns
     -------
-    run_y, run_x0, run_x1 : int32 (nruns,)
-        Row and inclusive column range of each run (ordered by row, then column).
-    run_comp : int32 (nruns,)
-        Component index (0 … ncomp-1) of each run.
-    comp_npix : int64 (ncomp,)
-        Pixels per component.
-    comp_border : int64 (ncomp,)
-        Pixels per component with a 4-neighbour outside it (or off the plane);
-        ``npix - border / 2 - 1`` is the contour area when the cluster has no hole.
+    run_y, run_x0, run_x1, run_comp : int32 (nruns,)
+        Row, inclusive column range and component index of each run.
+    stats : float64 (ncomp, 10)
+        NPIX, CY, CX (centroid), VAR_R, VAR_C, COV_RC (second central moments over
+        NPIX), YMIN, YMAX, XMIN, XMAX.
     """
-    ny, nx = cur.shape
-    row_count = np.zeros(ny + 1, np.int64)
+    ny = a64.shape[0]
+    nx = 8 * a64.shape[1]
+    cap = 4096
+    runs = np.empty((cap, 3), np.int32)
+    parent = np.empty(cap, np.int64)
+    n = 0
+    prev_start = 0
+    prev_end = 0
+    prev_y = -2
     for y in range(ny):
-        c = 0
-        was_on = False
-        for x in range(nx):
-            on = _on(cur, prev, y, x, bit, use_prev)
-            if on and not was_on:
-                c += 1
-            was_on = on
-        row_count[y + 1] = c
-    offs = np.cumsum(row_count)
-    n = offs[ny]
-    ry = np.empty(n, np.int32)
-    rx0 = np.empty(n, np.int32)
-    rx1 = np.empty(n, np.int32)
-    for y in range(ny):
-        if row_count[y + 1] == 0:
+        if not rows[y]:
             continue
-        k = offs[y]
-        was_on = False
-        for x in range(nx + 1):
-            on = x < nx and _on(cur, prev, y, x, bit, use_prev)
-            if on and not was_on:
-                ry[k] = y
-                rx0[k] = x
-            elif was_on and not on:
-                rx1[k] = x - 1
-                k += 1
-            was_on = on
-    # union of runs touching runs of the previous row (8-connectivity)
-    parent = np.arange(n)
-    for y in range(1, ny):
-        p = offs[y - 1]
-        p_end = offs[y]
-        for r in range(offs[y], offs[y + 1]):
-            while p < p_end and rx1[p] < rx0[r] - 1:
-                p += 1
-            q = p
-            while q < p_end and rx0[q] <= rx1[r] + 1:
-                a = _find(parent, q)
-                b = _find(parent, r)
-                if a != b:
-                    if a < b:
-                        parent[b] = a
-                    else:
-                        parent[a] = b
-                q += 1
-    run_border = np.zeros(n, np.int64)
-    for i in range(n):
-        y = ry[i]
-        nb = 0
-        for x in range(rx0[i], rx1[i] + 1):
-            if x == rx0[i] or x == rx1[i] or y == 0 or y == ny - 1:
-                nb += 1
-            elif not (_on(cur, prev, y - 1, x, bit, use_prev)
-                      and _on(cur, prev, y + 1, x, bit, use_prev)):
-                nb += 1
-        run_border[i] = nb
+        if n + nx // 2 + 1 > cap:     # room for the densest possible row
+            cap = 2 * cap + nx
+            runs, parent = _grow(runs, parent, n, cap)
+        row_start = n
+        n = _row_runs(a64, b64, ashift, bshift, use_b, y, runs, parent, n,
+                      prev_start if prev_y == y - 1 else prev_end, prev_end)
+        if n > row_start:
+            prev_start, prev_end, prev_y = row_start, n, y
+    ry = runs[:n, 0].copy()
+    rx0 = runs[:n, 1].copy()
+    rx1 = runs[:n, 2].copy()
     comp_of_root = np.full(n, -1, np.int64)
     run_comp = np.empty(n, np.int32)
     ncomp = 0
@@ -125,37 +176,104 @@ def label_runs(cur, prev, bit, use_prev):
             comp_of_root[r] = ncomp
             ncomp += 1
         run_comp[i] = comp_of_root[r]
-    comp_npix = np.zeros(ncomp, np.int64)
-    comp_border = np.zeros(ncomp, np.int64)
+    npix = np.zeros(ncomp, np.int64)
+    sy = np.zeros(ncomp, np.int64)
+    sx = np.zeros(ncomp, np.int64)
+    stats = np.zeros((ncomp, NSTAT), np.float64)
+    stats[:, YMIN] = ny
+    stats[:, XMIN] = nx
+    stats[:, YMAX] = -1
+    stats[:, XMAX] = -1
     for i in range(n):
         c = run_comp[i]
-        comp_npix[c] += rx1[i] - rx0[i] + 1
-        comp_border[c] += run_border[i]
-    return ry, rx0, rx1, run_comp, comp_npix, comp_border
+        w = rx1[i] - rx0[i] + 1
+        npix[c] += w
+        sy[c] += w * ry[i]
+        sx[c] += (rx0[i] + rx1[i]) * w // 2
+        stats[c, YMIN] = min(stats[c, YMIN], ry[i])
+        stats[c, YMAX] = max(stats[c, YMAX], ry[i])
+        stats[c, XMIN] = min(stats[c, XMIN], rx0[i])
+        stats[c, XMAX] = max(stats[c, XMAX], rx1[i])
+    for c in range(ncomp):
+        stats[c, NPIX] = npix[c]
+        stats[c, CY] = sy[c] / npix[c]
+        stats[c, CX] = sx[c] / npix[c]
+    for i in range(n):
+        c = run_comp[i]
+        dy = ry[i] - stats[c, CY]
+        for x in range(rx0[i], rx1[i] + 1):
+            dx = x - stats[c, CX]
+            stats[c, VAR_R] += dy * dy
+            stats[c, VAR_C] += dx * dx
+            stats[c, COV_RC] += dy * dx
+    for c in range(ncomp):
+        stats[c, VAR_R] /= stats[c, NPIX]
+        stats[c, VAR_C] /= stats[c, NPIX]
+        stats[c, COV_RC] /= stats[c, NPIX]
+    return ry[:n], rx0[:n], rx1[:n], run_comp, stats
 
 
 @njit(cache=True)
-def paint_ellipse(plane, cy, cx, a, b, ux, uy, value, assign, skip_bit):
-    """Set ``value`` in pixels of a filled ellipse on a uint8 plane.
+def paint_ellipses(cube, g0, g1, rows, cols, rad_r, rad_c, cosr, sinr, half_box, value,
+                   assign, skip_bit, watch_bit):
+    """Fill ellipses on planes ``cube[g0:g1]`` as ``skimage.draw.ellipse``.
 
-    Centre (cy, cx); semi-axes ``a`` along the unit vector (ux, uy) and ``b`` across.
-    ``assign`` replaces the pixel value, otherwise it is OR-ed; pixels carrying
-    ``skip_bit`` are left alone (0 disables).
+    Parameters
+    ----------
+    cube : uint8 (ngroups, ny, nx)
+        Modified in place.
+    g0, g1 : int
+        Plane range.
+    rows, cols : int64 (k,)
+        Integer centres.
+    rad_r, rad_c : int64 (k,)
+        Semi-axes along the rotated row and column directions (either 0: nothing).
+    cosr, sinr : float64 (k,)
+        Cosine and sine of the rotation (radians, modulo pi).
+    half_box : int64 (k,)
+        Half size of the official sub-image box around the centre (pixels outside it
+        are never set).
+    value : int
+        Assigned (``assign``) or OR-ed into the pixels.
+    skip_bit : int
+        Pixels carrying this bit in a plane are left alone there (0 disables).
+    watch_bit : int
+        A bit whose removal is counted.
+
+    Returns
+    -------
+    cleared : int64 (g1 - g0,)
+        Pixels per plane that carried ``watch_bit`` and lost it.
     """
-    ny, nx = plane.shape
-    a = max(a, 0.5)
-    b = max(b, 0.5)
-    r = int(max(a, b)) + 1
-    for y in range(max(0, cy - r), min(ny, cy + r + 1)):
-        dy = y - cy
-        for x in range(max(0, cx - r), min(nx, cx + r + 1)):
-            dx = x - cx
-            s = (dx * ux + dy * uy) / a
-            t = (-dx * uy + dy * ux) / b
-            if s * s + t * t <= 1.0:
-                if skip_bit and (plane[y, x] & skip_bit):
-                    continue
-                if assign:
-                    plane[y, x] = value
-                else:
-                    plane[y, x] |= value
+    ny, nx = cube.shape[1], cube.shape[2]
+    cleared = np.zeros(max(g1 - g0, 0), np.int64)
+    for k in range(rows.size):
+        rr = rad_r[k]
+        cr = rad_c[k]
+        if rr == 0 or cr == 0:
+            continue
+        r0 = rows[k]
+        c0 = cols[k]
+        co = cosr[k]
+        si = sinr[k]
+        rrot = abs(rr * co) + cr * si
+        crot = rr * si + abs(cr * co)
+        y_lo = max(int(np.ceil(r0 - rrot)), max(r0 - half_box[k], 0))
+        y_hi = min(int(np.floor(r0 + rrot)), min(r0 + half_box[k] + 1, ny) - 1)
+        x_lo = max(int(np.ceil(c0 - crot)), max(c0 - half_box[k], 0))
+        x_hi = min(int(np.floor(c0 + crot)), min(c0 + half_box[k] + 1, nx) - 1)
+        for y in range(y_lo, y_hi + 1):
+            r = float(y - r0)
+            for x in range(x_lo, x_hi + 1):
+                c = float(x - c0)
+                d = ((r * co + c * si) / rr) ** 2 + ((r * si - c * co) / cr) ** 2
+                if d < 1.0:
+                    for g in range(g0, g1):
+                        if skip_bit != 0 and (cube[g, y, x] & skip_bit) != 0:
+                            continue
+                        old = cube[g, y, x]
+                        new = value if assign else old | value
+                        if (old & watch_bit) != 0 and (new & watch_bit) == 0:
+                            cleared[g - g0] += 1
+                        cube[g, y, x] = new
+    return cleared

@@ -26,6 +26,9 @@ from webbcal.errors import WebbcalError
 
 __all__ = ["JumpResult", "JumpInputError", "detect_jumps"]
 
+#: Up to this many differences per ramp, a sorting network screens whole rows at once.
+_MAX_NETWORK_DIFFS = 32
+
 
 class JumpInputError(WebbcalError, ValueError):
     """Arrays handed to jump detection do not have the expected shapes."""
@@ -87,6 +90,7 @@ def detect_jumps(
     saturated: int = int(DQ.SATURATED),
     jump_det: int = int(DQ.JUMP_DET),
     no_gain_value: int = int(DQ.NO_GAIN_VALUE),
+    inplace: bool = False,
 ) -> JumpResult:
     """Find jumps in up-the-ramp data.
 
@@ -117,6 +121,9 @@ def detect_jumps(
         Snowball flagging, see :func:`webbcal.algorithms.detector1.snowballs.flag_large_events`.
     do_not_use, saturated, jump_det, no_gain_value : int
         DQ bit values.
+    inplace : bool
+        Flag ``groupdq`` itself (it must then be C-contiguous uint8) instead of a copy;
+        saves one group-DQ cube of memory.
 
     Returns
     -------
@@ -132,35 +139,49 @@ def detect_jumps(
         if arr.shape != (ny, nx):
             raise JumpInputError(f"{name}: expected shape {(ny, nx)}, found {arr.shape}")
     data = np.ascontiguousarray(data, dtype=np.float32)
-    gdq_in = np.ascontiguousarray(groupdq, dtype=np.uint8)
+    if inplace:
+        if groupdq.dtype != np.uint8 or not groupdq.flags.c_contiguous:
+            raise JumpInputError(f"groupdq: inplace=True needs a C-contiguous uint8 array, "
+                                 f"found {groupdq.dtype} (contiguous="
+                                 f"{groupdq.flags.c_contiguous})")
+        gdq = groupdq
+    else:
+        gdq = np.array(groupdq, dtype=np.uint8, order="C", copy=True)
     gain = np.ascontiguousarray(gain, dtype=np.float32)
     readnoise = np.ascontiguousarray(readnoise, dtype=np.float32)
     pdq = np.array(pixeldq, dtype=np.uint32, copy=True)
     bad_gain = ~(gain > 0)
     pdq[bad_gain] |= np.uint32(no_gain_value | do_not_use)
     if ngroups < max(minimum_groups, 2):
-        return JumpResult(gdq_in.copy(), pdq, 0, 0)
+        return JumpResult(gdq, pdq, 0, 0)
 
-    from webbcal.algorithms.detector1._jump_kernels import flag_neighbors_kernel, twopoint_kernel
+    from webbcal.algorithms.detector1._jump_kernels import (
+        flag_neighbors_kernel, sorting_network, twopoint_kernel)
 
-    gdq = np.empty_like(gdq_in)
-    trigger = (np.empty(data.shape, np.uint8) if flag_4_neighbors
-               else np.empty((1, 1, 1, 1), np.uint8))
+    # neighbour triggers: one bit per pixel (nx / 64 words a row), not a cube
+    trig_shape = ((nints, ngroups, ny, (nx + 63) // 64) if flag_4_neighbors
+                  else (1, 1, 1, 1))
+    trig = np.zeros(trig_shape, np.uint64)
+    rowtrig = np.zeros((nints, ngroups, ny), np.uint8)
     n_primary = np.zeros(ny, np.int64)
+    ndiffs = ngroups - 1
+    pairs = (sorting_network(ndiffs) if 3 <= ndiffs <= _MAX_NETWORK_DIFFS
+             else np.zeros((0, 2), np.int64))
     good_gain = gain[gain > 0]
     median_gain = float(np.median(good_gain)) if good_gain.size else 1.0
     twopoint_kernel(
-        data, gdq_in, gain, readnoise, int(nframes), float(rejection_threshold),
+        data, gdq, gain, readnoise, int(nframes), float(rejection_threshold),
         float(four_group_rejection_threshold), float(three_group_rejection_threshold),
         int(min_diffs_single_pass), bool(flag_4_neighbors),
         float(min_jump_to_flag_neighbors), float(max_jump_to_flag_neighbors),
         float(after_jump_flag_dn1) * median_gain, int(after_jump_flag_n1),
         float(after_jump_flag_dn2) * median_gain, int(after_jump_flag_n2),
-        int(do_not_use), int(saturated), int(jump_det), gdq, trigger, n_primary,
+        int(do_not_use), int(saturated), int(jump_det), pairs, trig, rowtrig, n_primary,
     )
     if flag_4_neighbors:
-        flag_neighbors_kernel(trigger, gdq, int(do_not_use), int(saturated), int(jump_det))
-        del trigger
+        flag_neighbors_kernel(trig, rowtrig, gdq, int(do_not_use), int(saturated),
+                              int(jump_det))
+    del trig, rowtrig
     n_snow = 0
     if expand_large_events:
         from webbcal.algorithms.detector1.snowballs import flag_large_events

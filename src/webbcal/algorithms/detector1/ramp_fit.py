@@ -29,6 +29,10 @@ from webbcal.errors import WebbcalError
 
 __all__ = ["RampFitResult", "RampFitInputError", "fit_ramps"]
 
+#: Up to this many groups, the median rates of clean pixels come from a sorting network
+#: over whole rows and their slopes from precomputed coefficients (the fast path).
+_MAX_NETWORK_GROUPS = 33
+
 
 class RampFitInputError(WebbcalError, ValueError):
     """Arrays handed to the ramp fit do not have the expected shapes or values."""
@@ -172,7 +176,9 @@ def fit_ramps(
         return RampFitResult(**out)
     if algo != "ols":
         raise RampFitInputError(f"algorithm: expected 'OLS' or 'likely', found {algorithm!r}")
-    from webbcal.algorithms.detector1._ramp_fit_kernels import ols_fit_kernel, weight_table
+    from webbcal.algorithms.detector1._jump_kernels import sorting_network
+    from webbcal.algorithms.detector1._ramp_fit_kernels import (
+        ols_fit_kernel, slope_coefficients, weight_table)
 
     use_zf = zeroframe is not None
     zf = (np.ascontiguousarray(zeroframe, dtype=np.float32) if use_zf
@@ -182,7 +188,9 @@ def fit_ramps(
         float(frame_time), float(group_time), int(nframes),
         bool(suppress_one_group and ngroups > 1),
         int(do_not_use), int(saturated), int(jump_det), int(no_gain_value),
-        weight_table(ngroups),
+        weight_table(ngroups), slope_coefficients(ngroups, float(group_time)),
+        (sorting_network(ngroups - 1) if 3 <= ngroups <= _MAX_NETWORK_GROUPS
+         else np.zeros((0, 2), np.int64)),
         out["rate"], out["dq"], out["var_poisson"], out["var_rnoise"], out["err"],
         out["rateints"], out["dq_ints"], out["var_poisson_ints"], out["var_rnoise_ints"],
         out["err_ints"],

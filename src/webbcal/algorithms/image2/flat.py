@@ -69,27 +69,21 @@ def apply_flat(data: np.ndarray, dq: np.ndarray, var_poisson: np.ndarray,
                       ("flat", flat), ("flat_err", flat_err), ("flat_dq", flat_dq)):
         if arr is not None and arr.shape != shape:
             raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
-    flat = np.asarray(flat, dtype=np.float32)
-    bad = ~(flat > 0) | ~np.isfinite(flat)
-    if flat_dq is not None:
-        bad |= (flat_dq & np.uint32(no_flat_field)) != 0
-    f = np.where(bad, np.float32(1.0), flat)
-    inv = np.float32(1.0) / f
-    out = data.astype(np.float32, copy=False) * inv
-    inv2 = inv * inv
-    vp = var_poisson * inv2
-    vr = var_rnoise * inv2
-    if flat_err is None:
-        vf = np.zeros(shape, np.float32)
-    else:
-        rel = np.where(bad | ~np.isfinite(flat_err), np.float32(0.0),
-                       flat_err.astype(np.float32, copy=False) * inv)
-        vf = out * rel
-        vf *= vf
-    err = np.sqrt(vp + vr + vf)
-    newdq = dq.astype(np.uint32, copy=True)
-    if flat_dq is not None:
-        newdq |= flat_dq.astype(np.uint32, copy=False)
-    newdq[bad] |= np.uint32(no_flat_field | do_not_use)
+    from webbcal.algorithms.image2._kernels import flat_divide
+
+    f32 = np.float32
+    flat = np.ascontiguousarray(flat, dtype=f32)
+    flat_err = (np.zeros(shape, f32) if flat_err is None
+                else np.ascontiguousarray(flat_err, dtype=f32))
+    flat_dq = (np.zeros(shape, np.uint32) if flat_dq is None
+               else np.ascontiguousarray(flat_dq, dtype=np.uint32))
+    out, err, vp, vr, vf = (np.empty(shape, f32) for _ in range(5))
+    newdq = np.empty(shape, np.uint32)
+    n_bad = flat_divide(np.ascontiguousarray(data, dtype=f32),
+                        np.ascontiguousarray(dq, dtype=np.uint32),
+                        np.ascontiguousarray(var_poisson, dtype=f32),
+                        np.ascontiguousarray(var_rnoise, dtype=f32), flat, flat_err, flat_dq,
+                        np.uint32(no_flat_field), np.uint32(do_not_use),
+                        out, err, vp, vr, vf, newdq)
     return FlatFieldResult(data=out, err=err, var_poisson=vp, var_rnoise=vr, var_flat=vf,
-                           dq=newdq, n_bad_flat=int(np.count_nonzero(bad)))
+                           dq=newdq, n_bad_flat=int(n_bad))

@@ -21,11 +21,12 @@ apertures the catalog uses, so the small radii's pixelation bias is corrected to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["PSF_FWHM_ARCSEC", "ApertureSet", "psf_fwhm", "aperture_set", "aperture_set_from_psf"]
+__all__ = ["PSF_FWHM_ARCSEC", "ApertureSet", "psf_fwhm", "aperture_set", "aperture_set_from_psf",
+           "exposure_phase_sigma"]
 
 #: NIRCam PSF FWHM [arcsec] by filter (JDox, empirical, 2023 table).
 PSF_FWHM_ARCSEC = {
@@ -40,12 +41,56 @@ PSF_FWHM_ARCSEC = {
 
 @dataclass(frozen=True)
 class ApertureSet:
-    """Radii [mosaic pixels] and corrections (×, to total flux) for each EE fraction."""
+    """Radii [mosaic pixels] and corrections (×, to total flux) for each EE fraction.
+
+    ``corrections`` are the means over sub-pixel phases. ``phase_fractions``
+    (n_phase, n_phase, n_radii) float64, when present, holds the enclosed fraction for
+    a source centred at phase ``(py, px)`` = ``(k + 0.5) / n_phase - 0.5`` pixels from
+    a pixel centre: small apertures on a mosaic sampling the PSF at ~1 FWHM lose or
+    gain a few per cent with the phase, so :meth:`corrections_at` interpolates it
+    (periodic bilinear). ``fraction_sigma`` is the fractional uncertainty of each
+    correction (the phase model's residual, see :func:`correction_uncertainty`).
+    """
 
     ee: tuple[int, ...]
     radii: tuple[float, ...]
     corrections: tuple[float, ...]
     sigma: float
+    phase_fractions: np.ndarray | None = field(default=None, repr=False, compare=False)
+    fraction_sigma: tuple[float, ...] = ()
+    exposure_sigma: tuple[float, ...] = ()
+
+    def total_sigma(self, n_exposures) -> np.ndarray:
+        """Fractional uncertainty (n,) of the largest aperture's correction for sources
+        covered by ``n_exposures`` (n,) exposures: ``fraction_sigma`` and the
+        per-exposure pixel-phase scatter ``exposure_sigma`` / √N in quadrature (each
+        exposure samples the undersampled PSF at its own sub-pixel phase, which the
+        mosaic-pixel phase model cannot see)."""
+        n = np.maximum(np.asarray(n_exposures, np.float64), 1.0)
+        fs = self.fraction_sigma[-1] if self.fraction_sigma else 0.0
+        es = self.exposure_sigma[-1] if self.exposure_sigma else 0.0
+        return np.sqrt(fs**2 + es**2 / n)
+
+    def corrections_at(self, x, y) -> np.ndarray:
+        """Corrections (n, n_radii) for sources at 0-based pixel positions ``x``, ``y`` (n,)."""
+        x = np.atleast_1d(np.asarray(x, np.float64))
+        y = np.atleast_1d(np.asarray(y, np.float64))
+        if self.phase_fractions is None:
+            return np.broadcast_to(np.asarray(self.corrections), (x.size, len(self.radii))).copy()
+        t = self.phase_fractions
+        n = t.shape[0]
+
+        def index(v):  # periodic: grid nodes at (k + 0.5)/n - 0.5
+            g = (np.where(np.isfinite(v), v - np.rint(v), 0.0) + 0.5) * n - 0.5
+            k0 = np.floor(g).astype(int)
+            return k0 % n, (k0 + 1) % n, g - k0
+
+        x0, x1, fx = index(x)
+        y0, y1, fy = index(y)
+        fx, fy = fx[:, None], fy[:, None]
+        frac = ((1 - fy) * ((1 - fx) * t[y0, x0] + fx * t[y0, x1])
+                + fy * ((1 - fx) * t[y1, x0] + fx * t[y1, x1]))
+        return 1.0 / frac
 
 
 def psf_fwhm(filter_name: str) -> float:
@@ -79,9 +124,12 @@ def aperture_set(fwhm_arcsec: float, *, input_scale: float, output_scale: float,
     radii = sigma * np.sqrt(-2.0 * np.log(1.0 - fr))
     psf_sigma = fwhm_arcsec / 2.3548 / output_scale
     boxes = (input_scale / output_scale, pixfrac * input_scale / output_scale)
-    measured = _measured_fractions(psf_sigma, boxes, radii)
+    table = _measured_fractions(psf_sigma, boxes, radii)
+    measured = table.mean(axis=(0, 1))
     return ApertureSet(tuple(int(e) for e in ee), tuple(float(r) for r in radii),
-                       tuple(float(1.0 / f) for f in measured), float(sigma))
+                       tuple(float(1.0 / f) for f in measured), float(sigma),
+                       phase_fractions=table,
+                       fraction_sigma=correction_uncertainty(table))
 
 
 def _profile_1d(sigma, boxes, centre, n, step=0.02):
@@ -98,21 +146,46 @@ def _profile_1d(sigma, boxes, centre, n, step=0.02):
     return np.diff(np.interp(edges, t - step / 2, cdf[:-1]))
 
 
-def _measured_fractions(sigma, boxes, radii, n_phases=4):
-    """Mean fraction of the total flux in each exact-overlap circular aperture."""
-    from photutils.aperture import CircularAperture, aperture_photometry
+def _measured_fractions(sigma, boxes, radii, n_phases=8):
+    """Fraction of the total flux in each exact-overlap circular aperture, per phase.
+
+    Returns (n_phases, n_phases, n_radii) float64 for centres at phase
+    ``(py, px)`` = ``(k + 0.5) / n_phases - 0.5`` pixels.
+    """
+    from photutils.aperture import CircularAperture
 
     n = 2 * int(np.ceil(6 * sigma + max(radii))) + 9
-    fracs = np.zeros(len(radii))
     phases = (np.arange(n_phases) + 0.5) / n_phases - 0.5
-    for px in phases:
-        for py in phases:
-            cx, cy = (n - 1) / 2.0 + px, (n - 1) / 2.0 + py
-            img = np.outer(_profile_1d(sigma, boxes, cy, n), _profile_1d(sigma, boxes, cx, n))
+    prof = [_profile_1d(sigma, boxes, (n - 1) / 2.0 + p, n) for p in phases]
+    table = np.zeros((n_phases, n_phases, len(radii)))
+    for j, py in enumerate(phases):
+        for i, px in enumerate(phases):
+            img = np.outer(prof[j], prof[i])
+            centre = ((n - 1) / 2.0 + px, (n - 1) / 2.0 + py)
             for k, r in enumerate(radii):
-                phot = aperture_photometry(img, CircularAperture((cx, cy), r=r))
-                fracs[k] += float(phot["aperture_sum"][0]) / img.sum()
-    return fracs / n_phases**2
+                mask = CircularAperture(centre, r=r).to_mask(method="exact")
+                table[j, i, k] = float(mask.get_values(img).sum()) / img.sum()
+    return table
+
+
+def correction_uncertainty(table, *, floor: float = 0.003) -> tuple[float, ...]:
+    """Fractional uncertainty (per radius) of phase-interpolated aperture corrections.
+
+    Two terms in quadrature: the bilinear interpolation residual, estimated as a
+    quarter of the phase table's largest step between neighbouring nodes, and a
+    ``floor`` for the PSF model itself (the mosaic PSF is modelled as the detector PSF
+    blurred by the drizzle drop and output pixel; the real one depends on each
+    exposure's own sub-pixel phase). Centroid errors of S/N > 50 sources (< 0.05 px)
+    change an aperture's enclosed flux only to second order and are left out.
+    """
+    table = np.asarray(table, np.float64)
+    out = []
+    for k in range(table.shape[-1]):
+        t = table[..., k]
+        step = max(np.abs(np.diff(t, axis=0)).max(initial=0.0),
+                   np.abs(np.diff(t, axis=1)).max(initial=0.0)) / t.mean()
+        out.append(float(np.hypot(0.25 * step, floor)))
+    return tuple(out)
 
 
 def aperture_set_from_psf(psf_oversampled, oversample: int, *, input_scale: float,
@@ -149,25 +222,102 @@ def aperture_set_from_psf(psf_oversampled, oversample: int, *, input_scale: floa
     c = (img.shape[0] - 1) / 2.0
     n_out = int((img.shape[0] - 1) / step) - 2
     n_out -= 1 - n_out % 2
+    k = np.arange(n_out) - (n_out - 1) / 2.0
+    centre0 = (n_out - 1) / 2.0
+
+    def sampled_at(px, py):
+        yy, xx = np.broadcast_arrays((k[:, None] - py) * step + c, (k[None, :] - px) * step + c)
+        out = map_coordinates(img, [yy.ravel(), xx.ravel()], order=1).reshape(yy.shape)
+        return out * (output_scale / input_scale) ** 2 / total
+
     radii_grid = np.linspace(0.3, 0.45 * n_out, 120)
     curve = np.zeros(radii_grid.size)
     phases = (np.arange(n_phases) + 0.5) / n_phases - 0.5
-    k = np.arange(n_out) - (n_out - 1) / 2.0
     for px in phases:
         for py in phases:
-            yy = (k[:, None] - py) * step + c
-            xx = (k[None, :] - px) * step + c
-            yy, xx = np.broadcast_arrays(yy, xx)
-            sampled = map_coordinates(img, [yy.ravel(), xx.ravel()], order=1).reshape(yy.shape)
-            sampled *= (output_scale / input_scale) ** 2 / total
-            centre = ((n_out - 1) / 2.0 + px, (n_out - 1) / 2.0 + py)
-            phot = aperture_photometry(sampled, [CircularAperture(centre, r=r)
-                                                 for r in radii_grid])
+            phot = aperture_photometry(sampled_at(px, py),
+                                       [CircularAperture((centre0 + px, centre0 + py), r=r)
+                                        for r in radii_grid])
             curve += np.array([float(phot[f"aperture_sum_{j}"][0])
                                for j in range(radii_grid.size)])
     curve /= n_phases**2
     curve = np.maximum.accumulate(curve)
     fr = np.asarray(ee, np.float64) / 100.0
     radii = np.interp(fr, curve, radii_grid)
+    # enclosed fraction at the chosen radii per sub-pixel phase (see ApertureSet)
+    n_table = 6
+    tphases = (np.arange(n_table) + 0.5) / n_table - 0.5
+    table = np.zeros((n_table, n_table, len(radii)))
+    for j, py in enumerate(tphases):
+        for i, px in enumerate(tphases):
+            img_p = sampled_at(px, py)
+            for m, r in enumerate(radii):
+                mask = CircularAperture((centre0 + px, centre0 + py), r=r).to_mask(method="exact")
+                table[j, i, m] = float(mask.get_values(img_p).sum())
+    table *= fr / table.mean(axis=(0, 1))  # keep the phase-mean EE at its nominal value
+    scale = output_scale / input_scale
+    exp_sigma = exposure_phase_sigma(np.asarray(psf_oversampled, np.float64), oversample,
+                                     radii=tuple(float(r) * scale for r in radii),
+                                     drop=pixfrac, out_pixel=scale)
     return ApertureSet(tuple(int(e) for e in ee), tuple(float(r) for r in radii),
-                       tuple(float(1.0 / f) for f in fr), float("nan"))
+                       tuple(float(1.0 / f) for f in fr), float("nan"),
+                       phase_fractions=table, fraction_sigma=correction_uncertainty(table),
+                       exposure_sigma=exp_sigma)
+
+
+def exposure_phase_sigma(psf_oversampled, oversample: int, *, radii, drop: float = 1.0,
+                         out_pixel: float = 1.0, n_phases: int = 5) -> tuple[float, ...]:
+    """Relative scatter of one exposure's enclosed fraction over its sub-pixel phase.
+
+    One exposure samples the PSF at its input pixels; drizzling spreads each pixel's
+    value over a ``drop``-wide square that the mosaic pixel (``out_pixel`` wide)
+    blurs further. The flux that lands inside a circle of radius ``r`` about the
+    true position is Σₖ vₖ W(xₖ − x₀), with vₖ the pixel-integrated PSF at the
+    pixel centres and W the circle ⊗ drop ⊗ output-pixel overlap; it depends on the
+    phase x₀ (a few per cent for an undersampled PSF and r ≈ 1.5 px).
+
+    Parameters
+    ----------
+    psf_oversampled : ndarray (n, n) float64
+        Pixel-integrated detector PSF sampled ``oversample``× per input pixel, centred.
+    oversample : int
+    radii : sequence of float
+        Aperture radii [input pixels].
+    drop, out_pixel : float
+        Drizzle drop size and mosaic pixel size [input pixels].
+    n_phases : int
+        Phases per axis sampled (uniformly over a pixel).
+
+    Returns
+    -------
+    tuple of float
+        std / mean of the enclosed fraction over phases, per radius.
+    """
+    from scipy.ndimage import map_coordinates, uniform_filter1d
+
+    psf = np.asarray(psf_oversampled, np.float64)
+    n = psf.shape[0]
+    c = (n - 1) / 2.0
+    half = int(c // oversample) - 1  # whole input pixels either side of the centre
+    k = np.arange(-half, half + 1, dtype=np.float64)
+    phases = (np.arange(n_phases) + 0.5) / n_phases - 0.5
+    total = psf.sum() / oversample**2
+    t = (np.arange(n) - c) / oversample  # sample offsets [input pixels]
+    out = []
+    for r in radii:
+        w = (t[:, None] ** 2 + t[None, :] ** 2 <= r * r).astype(np.float64)
+        for width in (drop, out_pixel):
+            m = max(int(round(width * oversample)), 1)
+            w = uniform_filter1d(uniform_filter1d(w, m, axis=0, mode="constant"), m, axis=1,
+                                 mode="constant")
+        fr = []
+        for py in phases:
+            for px in phases:
+                yy, xx = np.meshgrid(k + py, k + px, indexing="ij")  # pixel centre offsets
+                idx = [(yy * oversample + c).ravel(), (xx * oversample + c).ravel()]
+                v = map_coordinates(psf, idx, order=1)
+                wv = map_coordinates(w, idx, order=1)
+                fr.append(float(np.sum(v * wv)) / total)
+        fr = np.asarray(fr)
+        out.append(float(fr.std() / fr.mean()))
+    return tuple(out)

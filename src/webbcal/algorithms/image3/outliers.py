@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 __all__ = ["OutlierParams", "median_of_singles", "blot", "abs_derivative", "flag_outliers"]
 
@@ -51,43 +50,44 @@ def median_of_singles(sci: np.ndarray, wht: np.ndarray, *, maskpt: float,
     ndarray (ny, nx) float32
         Median; NaN where no exposure contributes.
     """
+    from webbcal.algorithms.image3._outlier_kernels import masked_median
+
+    sci = np.ascontiguousarray(sci, np.float32)
     thresholds = (maskpt * np.asarray(median_weights, np.float32))[:, None, None]
     good = (wht > thresholds) & (wht > 0) & np.isfinite(sci)
-    stack = np.sort(np.where(good, sci, np.nan).astype(np.float32), axis=0)  # NaNs last
-    n_good = good.sum(axis=0)
-    lo = np.take_along_axis(stack, np.maximum((n_good - 1) // 2, 0)[None], axis=0)[0]
-    hi = np.take_along_axis(stack, np.minimum(n_good // 2, len(stack) - 1)[None], axis=0)[0]
-    out = (0.5 * (lo + hi)).astype(np.float32)
-    out[n_good == 0] = np.nan
+    out = np.empty(sci.shape[1:], np.float32)
+    masked_median(sci, good, out)
     return out
 
 
-def blot(median: np.ndarray, pixmap: np.ndarray) -> np.ndarray:
+def blot(median: np.ndarray, pixmap=None, *, corners=None) -> np.ndarray:
     """Interpolate the median mosaic back onto an exposure's pixels.
 
     ``pixmap`` (ny_in, nx_in, 2) is the exposure's input→mosaic pixel map (the one used
-    to drizzle it). Uses the ``drizzle`` package's blot (poly5 interpolation).
-    Pixels that fall off the mosaic or on NaN are NaN.
-    """
-    from drizzle.resample import blot_image
+    to drizzle it); or give ``corners``, the corner map (ny_in+1, nx_in+1, 2) or its
+    (x, y) planes (:func:`pixmap.grid_corner_planes`). Interpolation is 6-point
+    Lagrange (``poly5``, as the official step's default), in a numba kernel. Pixels that fall off the mosaic, or whose
+    stencil touches an undefined (NaN) median value, are NaN.
 
-    med = np.asarray(median, np.float32)
-    nan = ~np.isfinite(med)
-    filled = np.where(nan, 0, med).astype(np.float32)
-    shape = pixmap.shape[:2]
-    out = blot_image(filled, np.asarray(pixmap, np.float64), iscale=1.0)
-    # Invalidate pixels that landed on (or next to) undefined median values.
-    if nan.any():
-        grown = ndimage.binary_dilation(nan, iterations=2)
-        x = np.clip(np.rint(pixmap[..., 0]), 0, med.shape[1] - 1)
-        y = np.clip(np.rint(pixmap[..., 1]), 0, med.shape[0] - 1)
-        ok = np.isfinite(x) & np.isfinite(y)
-        bad = np.ones(shape, bool)
-        bad[ok] = grown[y[ok].astype(int), x[ok].astype(int)]
-        out = np.where(bad, np.nan, out)
-    off = ~((pixmap[..., 0] > -0.5) & (pixmap[..., 0] < med.shape[1] - 0.5)
-            & (pixmap[..., 1] > -0.5) & (pixmap[..., 1] < med.shape[0] - 0.5))
-    return np.where(off, np.nan, out).astype(np.float32)
+    Returns
+    -------
+    ndarray (ny_in, nx_in) float32
+    """
+    from webbcal.algorithms.image3._outlier_kernels import blot_poly5
+
+    med = np.ascontiguousarray(median, np.float32)
+    if min(med.shape) < 6:
+        raise ValueError(f"median image must be at least 6x6 for poly5, found {med.shape}")
+    if corners is not None:
+        px, py = corners if isinstance(corners, tuple) else (corners[..., 0], corners[..., 1])
+        shape = (px.shape[0] - 1, px.shape[1] - 1)
+    else:
+        px, py = pixmap[..., 0], pixmap[..., 1]
+        shape = px.shape
+    out = np.empty(shape, np.float32)
+    blot_poly5(med, np.ascontiguousarray(px, np.float64),
+               np.ascontiguousarray(py, np.float64), corners is not None, out)
+    return out
 
 
 def abs_derivative(image: np.ndarray) -> np.ndarray:
@@ -104,23 +104,23 @@ def abs_derivative(image: np.ndarray) -> np.ndarray:
 
 
 def flag_outliers(sci, err, blotted, *, params: OutlierParams = OutlierParams()) -> np.ndarray:
-    """Boolean mask of outliers in one exposure.
+    """Boolean mask (ny, nx) of outliers in one exposure (stcal's ``flag_resampled_crs``).
 
     A pixel is an outlier if ``|sci − blot − backg| > snr[0]·err + scale[0]·|∂blot|``;
     its neighbours (within ``grow`` pixels) are outliers too if they exceed the second
-    threshold ``snr[1]·err + scale[1]·|∂blot|``. Pixels where the blot is NaN are never
-    flagged (no information there).
+    threshold ``snr[1]·err + scale[1]·|∂blot|``. ``|∂blot|`` ignores NaN neighbours;
+    NaN ERR counts as 0; pixels where the blot is NaN are never flagged (no
+    information there). One fused numba pass.
     """
-    sci = np.asarray(sci, np.float32)
-    blotted = np.asarray(blotted, np.float32)
-    deriv = abs_derivative(np.where(np.isfinite(blotted), blotted, 0))
-    diff = np.abs(sci - blotted - params.backg)
-    valid = np.isfinite(diff) & np.isfinite(err)
-    with np.errstate(invalid="ignore"):
-        first = valid & (diff > params.snr[0] * err + params.scale[0] * deriv)
-        second = valid & (diff > params.snr[1] * err + params.scale[1] * deriv)
-    if params.grow > 0 and first.any():
-        near = ndimage.binary_dilation(first, structure=np.ones((3, 3), bool),
-                                       iterations=params.grow)
-        return first | (second & near)
-    return first
+    from webbcal.algorithms.image3._outlier_kernels import flag_kernel
+
+    sci = np.ascontiguousarray(sci, np.float32)
+    shape = sci.shape
+    first = np.empty(shape, np.uint8)
+    second = np.empty(shape, np.uint8)
+    out = np.empty(shape, np.bool_)
+    flag_kernel(sci, np.ascontiguousarray(err, np.float32),
+                np.ascontiguousarray(blotted, np.float32), float(params.snr[0]),
+                float(params.snr[1]), float(params.scale[0]), float(params.scale[1]),
+                float(params.backg), int(params.grow), first, second, out)
+    return out

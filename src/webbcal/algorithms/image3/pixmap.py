@@ -21,8 +21,9 @@ import numpy as np
 
 from webbcal.algorithms.image3.grid import OutputGrid, tan_deproject, tan_project
 
-__all__ = ["SkyNodes", "sky_nodes", "lagrange_matrix", "grid_pixmap", "grid_window",
-           "sky_at", "footprint", "native_scale_rotation"]
+__all__ = ["SkyNodes", "sky_nodes", "lagrange_matrix", "grid_pixmap", "grid_corners",
+           "grid_corner_planes", "grid_points", "grid_window", "sky_at", "footprint",
+           "native_scale_rotation"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,13 @@ def _interp(values, wy, wx):
     return wy @ values @ wx.T
 
 
+def _grid_xy(nodes: SkyNodes, grid: OutputGrid, rows, cols):
+    xo, yo = grid.world_to_pixel(nodes.ra, nodes.dec)
+    wy = lagrange_matrix(nodes.y, rows)
+    wx = lagrange_matrix(nodes.x, cols)
+    return _interp(xo, wy, wx), _interp(yo, wy, wx)
+
+
 def grid_pixmap(nodes: SkyNodes, grid: OutputGrid, *, window=None, rows=None,
                 cols=None) -> np.ndarray:
     """Drizzle pixel map: every input pixel's position on ``grid`` (or a tile of it).
@@ -127,13 +135,52 @@ def grid_pixmap(nodes: SkyNodes, grid: OutputGrid, *, window=None, rows=None,
     r0, r1, c0, c1 = (0, ny, 0, nx) if window is None else window
     rows = np.arange(r0, r1, dtype=np.float64) if rows is None else rows
     cols = np.arange(c0, c1, dtype=np.float64) if cols is None else cols
-    xo, yo = grid.world_to_pixel(nodes.ra, nodes.dec)
-    wy = lagrange_matrix(nodes.y, rows)
-    wx = lagrange_matrix(nodes.x, cols)
     out = np.empty((len(rows), len(cols), 2))
-    out[..., 0] = _interp(xo, wy, wx)
-    out[..., 1] = _interp(yo, wy, wx)
+    out[..., 0], out[..., 1] = _grid_xy(nodes, grid, rows, cols)
     return out
+
+
+def grid_corners(nodes: SkyNodes, grid: OutputGrid, *, window=None) -> np.ndarray:
+    """Corner map for the square drizzle kernel: input pixel corners on ``grid``.
+
+    Parameters
+    ----------
+    nodes : SkyNodes
+    grid : OutputGrid
+    window : (row0, row1, col0, col1), optional
+        Block of input pixels (half-open); default the whole image.
+
+    Returns
+    -------
+    ndarray (n_rows + 1, n_cols + 1, 2) float64
+        Output (x, y) of the corners: pixel (r, c) of the block has its corners at
+        ``[r:r+2, c:c+2]`` (input positions ``col ± ½``, ``row ± ½``). Adjacent
+        pixels share corners, so the drops tile the sky exactly.
+    """
+    cx, cy = grid_corner_planes(nodes, grid, window=window)
+    return np.stack([cx, cy], axis=-1)
+
+
+def grid_corner_planes(nodes: SkyNodes, grid: OutputGrid, *, window=None):
+    """:func:`grid_corners` as two C-contiguous (n_rows + 1, n_cols + 1) float64
+    planes ``(x, y)``: what the kernels take, without the interleaving copy."""
+    ny, nx = nodes.shape
+    r0, r1, c0, c1 = (0, ny, 0, nx) if window is None else window
+    return _grid_xy(nodes, grid, np.arange(r0, r1 + 1, dtype=np.float64) - 0.5,
+                    np.arange(c0, c1 + 1, dtype=np.float64) - 0.5)
+
+
+def grid_points(nodes: SkyNodes, grid: OutputGrid, x, y):
+    """Output-grid (x, y) of arbitrary input pixel positions (e.g. a few flagged pixels).
+
+    ``x``, ``y`` : array-like (n,) input pixel coordinates; returns two (n,) float64 arrays.
+    """
+    x = np.atleast_1d(np.asarray(x, np.float64))
+    y = np.atleast_1d(np.asarray(y, np.float64))
+    xo, yo = grid.world_to_pixel(nodes.ra, nodes.dec)
+    wy = lagrange_matrix(nodes.y, y)
+    wx = lagrange_matrix(nodes.x, x)
+    return (np.einsum("pi,ij,pj->p", wy, xo, wx), np.einsum("pi,ij,pj->p", wy, yo, wx))
 
 
 def grid_window(nodes: SkyNodes, grid: OutputGrid, *, margin: float = 8.0):

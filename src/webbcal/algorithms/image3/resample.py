@@ -18,7 +18,9 @@ import numpy as np
 
 from webbcal.datamodels.dqflags import DQ
 
-__all__ = ["DrizzleParams", "Mosaic", "MosaicAccumulator", "drizzle_weights"]
+__all__ = ["DrizzleParams", "Mosaic", "MosaicAccumulator", "drizzle_weights",
+           "corners_from_centers", "centers_from_corners", "variance_planes",
+           "drop_geometry", "drizzle_square_add", "Contributions", "contributions"]
 
 #: Input pixels carrying any of these bits get zero weight (official ``good_bits``
 #: default ``~DO_NOT_USE+NON_SCIENCE``: everything else is usable).
@@ -76,17 +78,30 @@ class MosaicAccumulator:
     Memory: the output arrays (six float32 planes + context) and whatever one
     :meth:`add` call is given.
 
-    The drizzle C kernel treats input pixels that straddle the output's edge
-    differently from interior ones, so the output is drizzled with a ``margin`` of
-    extra pixels on each side and cropped: tiles then reproduce the untiled mosaic.
+    The ``square`` kernel (the default) is our numba kernel
+    (:func:`~webbcal.algorithms.image3._kernels.drizzle_square`): exact pixel overlaps
+    like the drizzle C kernel, but multi-threaded, all planes in one pass, and with
+    no edge effects, so tiles reproduce the untiled mosaic exactly. Other kernels use
+    the ``drizzle`` package's C kernel; it treats input pixels straddling the output's
+    edge differently from interior ones, so there the output is drizzled with a
+    ``margin`` of extra pixels on each side and cropped.
     """
 
     def __init__(self, shape: tuple[int, int], params: DrizzleParams = DrizzleParams(),
                  *, margin: int = 4, variances: bool = True):
-        from drizzle.resample import Drizzle
-
         self.shape = tuple(int(n) for n in shape)
         self.params = params
+        self.n_inputs = 0
+        self.own = params.kernel == "square"
+        if self.own:
+            self.margin = 0
+            self._num = np.zeros(self.shape, np.float32)
+            self._wht = np.zeros(self.shape, np.float32)
+            self._var = np.zeros((3 if variances else 0, *self.shape), np.float32)
+            self._con = np.zeros((1 if params.context else 0, *self.shape), np.int32)
+            return
+        from drizzle.resample import Drizzle
+
         self.margin = int(margin)
         padded = tuple(n + 2 * self.margin for n in self.shape)
         # variances=False (e.g. outlier singles): only SCI and WHT, about half the work
@@ -99,34 +114,47 @@ class MosaicAccumulator:
             out_img2=self._var,
             disable_ctx=not params.context,
         )
-        self.n_inputs = 0
 
-    def add(self, sci, pixmap, *, dq, var_rnoise, var_poisson, var_flat=None,
-            exptime: float = 1.0) -> bool:
+    def add(self, sci, pixmap=None, *, dq, var_rnoise, var_poisson, var_flat=None,
+            exptime: float = 1.0, corners=None, row0: int = 0) -> bool:
         """Drizzle one exposure (surface-brightness units) onto the output.
 
         Parameters
         ----------
         sci, var_rnoise, var_poisson, var_flat : ndarray (ny_in, nx_in)
             Input image and its variances; ``var_flat`` may be None (zeros).
-        pixmap : ndarray (ny_in, nx_in, 2)
-            Output-grid pixel of every input pixel (see :func:`grid.pixmap_from_sky`).
+        pixmap : ndarray (ny_in, nx_in, 2), optional
+            Output-grid pixel of every input pixel centre (:func:`grid.pixmap_from_sky`,
+            :func:`pixmap.grid_pixmap`).
+        corners : ndarray (ny_in + 1, nx_in + 1, 2), optional
+            Output-grid pixel of every input pixel corner (:func:`pixmap.grid_corners`);
+            faster and exact for the square kernel. Give this or ``pixmap``.
         dq : ndarray (ny_in, nx_in) uint32
         exptime : float
             Exposure time [s] (used for ``exptime`` weighting and bookkeeping).
+        row0 : int
+            Row of the full exposure where these arrays start (a window of it): keeps
+            the summation order, hence the result, independent of the windowing.
 
         Returns
         -------
         bool
             False if no input pixel lands on this output (nothing was added).
         """
+        weights = drizzle_weights(dq, var_rnoise, weight_type=self.params.weight_type,
+                                  exptime=exptime)
+        if self.own:
+            if corners is None:
+                corners = corners_from_centers(pixmap)
+            return self._add_own(sci, corners, weights, var_rnoise, var_poisson, var_flat,
+                                 row0)
+        if pixmap is None:
+            pixmap = centers_from_corners(np.stack(_planes(corners), axis=-1))
         bbox = _input_bbox(pixmap, self.shape)
         if bbox is None:
             return False
         pixmap = np.asarray(pixmap, dtype=np.float64) + self.margin
         xmin, xmax, ymin, ymax = bbox
-        weights = drizzle_weights(dq, var_rnoise, weight_type=self.params.weight_type,
-                                  exptime=exptime)
         sci = np.asarray(sci, dtype=np.float32)
         variances = None
         if self._var is not None:
@@ -147,8 +175,23 @@ class MosaicAccumulator:
         self.n_inputs += 1
         return True
 
+    def _add_own(self, sci, corners, weights, var_rnoise, var_poisson, var_flat, row0):
+        var = variance_planes(var_rnoise, var_poisson, var_flat, np.shape(sci)) \
+            if self._var.shape[0] else None
+        k = self.n_inputs
+        if self._con.shape[0] and k // 32 >= self._con.shape[0]:
+            self._con = np.concatenate([self._con, np.zeros((1, *self.shape), np.int32)])
+        if not drizzle_square_add(self._num, self._wht, self._var, self._con, sci, corners,
+                                  weights, var, pixfrac=self.params.pixfrac, row0=row0,
+                                  con_index=k):
+            return False
+        self.n_inputs += 1
+        return True
+
     def finalize(self) -> Mosaic:
         """The weighted-mean image, its variances/ERR, weights and context."""
+        if self.own:
+            return self._finalize_own()
         d = self._driz
         m, (ny, nx) = self.margin, self.shape
         crop = (slice(m, m + ny), slice(m, m + nx))
@@ -171,6 +214,64 @@ class MosaicAccumulator:
             con=con, n_inputs=self.n_inputs,
         )
 
+    def _finalize_own(self) -> Mosaic:
+        wht = self._wht
+        covered = wht > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sci = np.where(covered, self._num / wht, np.float32(self.params.fillval))
+            if self._var.shape[0]:
+                inv2 = np.where(covered, 1.0 / (wht.astype(np.float64) ** 2), 0.0)
+                var_rnoise, var_poisson, var_flat = (
+                    np.where(covered, v * inv2, np.float32(self.params.fillval))
+                    .astype(np.float32) for v in self._var)
+                err = np.sqrt(var_rnoise + var_poisson + var_flat).astype(np.float32)
+            else:
+                var_rnoise = var_poisson = var_flat = err = np.zeros(self.shape, np.float32)
+        con = self._con if self._con.shape[0] else None
+        return Mosaic(sci=sci.astype(np.float32, copy=False), err=err, wht=wht,
+                      var_rnoise=var_rnoise, var_poisson=var_poisson, var_flat=var_flat,
+                      con=con, n_inputs=self.n_inputs)
+
+
+def corners_from_centers(pixmap) -> np.ndarray:
+    """Corner map (ny+1, nx+1, 2) from a centre map (ny, nx, 2), bilinearly.
+
+    Interior corners are the mean of the four surrounding centres, border corners
+    are extrapolated linearly (as drizzle's ``interpolate_point`` does).
+    """
+    pm = np.asarray(pixmap, np.float64)
+    ny, nx = pm.shape[:2]
+    if ny < 2 or nx < 2:
+        raise ValueError(f"pixel map must be at least 2x2, found {pm.shape[:2]}")
+    pad = np.empty((ny + 2, nx + 2, 2))
+    pad[1:-1, 1:-1] = pm
+    pad[0, 1:-1] = 2 * pm[0] - pm[1]
+    pad[-1, 1:-1] = 2 * pm[-1] - pm[-2]
+    pad[:, 0] = 2 * pad[:, 1] - pad[:, 2]
+    pad[:, -1] = 2 * pad[:, -2] - pad[:, -3]
+    return 0.25 * (pad[:-1, :-1] + pad[1:, :-1] + pad[:-1, 1:] + pad[1:, 1:])
+
+
+def centers_from_corners(corners) -> np.ndarray:
+    """Centre map (ny, nx, 2) as the mean of each pixel's four corners."""
+    c = np.asarray(corners, np.float64)
+    return 0.25 * (c[:-1, :-1] + c[1:, :-1] + c[:-1, 1:] + c[1:, 1:])
+
+
+def _drop_scale(cx, cy):
+    """(output pixels per input pixel, largest drop extent in output pixels), sampled."""
+    s = (slice(None, -1, 16), slice(None, -1, 16))
+    t = (slice(1, None, 16), slice(None, -1, 16))
+    u = (slice(None, -1, 16), slice(1, None, 16))
+    dxx, dxy = np.abs(cx[u] - cx[s]), np.abs(cy[u] - cy[s])  # along a row
+    dyx, dyy = np.abs(cx[t] - cx[s]), np.abs(cy[t] - cy[s])  # along a column
+    with np.errstate(invalid="ignore"):
+        step = np.hypot(dxx, dxy)
+        scale = float(np.nanmedian(step)) if np.isfinite(step).any() else 1.0
+        extent = float(np.nanmax([np.nanmax(dxx + dyx), np.nanmax(dxy + dyy)]))
+    scale = round(scale, 2)
+    return scale, (extent if np.isfinite(extent) else 2.0) * 1.2 + 1.0
+
 
 def _clean(var) -> np.ndarray:
     var = np.asarray(var, dtype=np.float32)
@@ -191,3 +292,120 @@ def _input_bbox(pixmap, out_shape):
         return None
     cols = np.flatnonzero(inside.any(axis=0))
     return int(cols[0]), int(cols[-1]), int(rows[0]), int(rows[-1])
+
+
+def variance_planes(var_rnoise, var_poisson, var_flat, shape):
+    """(VAR_RNOISE, VAR_POISSON, VAR_FLAT) as C-contiguous float32 planes for the
+    kernels (no copy when they already are; ``var_flat`` None → zeros). NaN is
+    treated as 0 by the kernels."""
+    flat = np.zeros(shape, np.float32) if var_flat is None else var_flat
+    return tuple(np.ascontiguousarray(v, dtype=np.float32)
+                 for v in (var_rnoise, var_poisson, flat))
+
+
+def _planes(corners):
+    if isinstance(corners, tuple):
+        cx, cy = corners
+    else:
+        cx, cy = corners[..., 0], corners[..., 1]
+    return np.ascontiguousarray(cx, np.float64), np.ascontiguousarray(cy, np.float64)
+
+
+def drop_geometry(corners, pixfrac: float = 1.0):
+    """(chunk, kmax, reach) for the kernels: rows per parallel chunk, largest drop
+    extent (output pixels) + 3, and how many input pixels one output pixel spans + 1.
+
+    Depends only on the map's scale (rounded), so windows of one exposure agree.
+    """
+    cx, cy = _planes(corners)
+    scale, extent = _drop_scale(cx, cy)
+    chunk = 8 if scale >= 0.75 else 8 * int(np.ceil(6.0 / max(scale, 1e-3) / 8.0))
+    kmax = int(np.ceil(extent * max(pixfrac, 1.0))) + 3
+    reach = int(np.ceil(1.0 / max(scale * min(pixfrac, 1.0), 1e-3))) + 1
+    return chunk, kmax, reach
+
+
+def drizzle_square_add(num, wht, var_out, con, sci, corners, weights, variances=None, *,
+                       pixfrac: float = 1.0, row0: int = 0, con_index: int = 0) -> bool:
+    """Add one image to square-kernel drizzle sums (in place); False if it misses them.
+
+    Parameters
+    ----------
+    num, wht : ndarray (ny, nx) float32
+        Σ value·w·f and Σ w·f (f: fraction of a drop on the output pixel).
+    var_out : ndarray (3, ny, nx) or (0, ny, nx) float32
+        Σ var·(w·f)² of the three variances (or nothing).
+    con : ndarray (nplanes, ny, nx) int32
+        Context; bit ``con_index % 32`` of plane ``con_index // 32`` (nplanes may be 0).
+    sci, weights : ndarray (nr, nc)
+        Input values (surface brightness) and weights (0: not used).
+    corners : ndarray (nr + 1, nc + 1, 2) float64, or its two (x, y) planes
+        Output (x, y) of the input pixel corners (:func:`pixmap.grid_corners`,
+        :func:`pixmap.grid_corner_planes`).
+    variances : tuple of 3 ndarray (nr, nc), optional
+        From :func:`variance_planes`; needed when ``var_out`` has planes.
+    row0 : int
+        Absolute row of ``sci[0]`` in its exposure (keeps results window-independent).
+    """
+    from webbcal.algorithms.image3._kernels import drizzle_square
+
+    cx, cy = _planes(corners)
+    ny, nx = num.shape
+    with np.errstate(invalid="ignore"):
+        if not ((np.nanmax(cx) > -0.5) and (np.nanmin(cx) < nx - 0.5)
+                and (np.nanmax(cy) > -0.5) and (np.nanmin(cy) < ny - 0.5)):
+            return False
+    chunk, kmax, _ = drop_geometry((cx, cy), pixfrac)
+    bit = np.uint32(1 << (con_index % 32)).view(np.int32)
+    if var_out.shape[0]:
+        v0, v1, v2 = variances
+    else:
+        v0 = v1 = v2 = np.zeros((1, 1), np.float32)
+    sci = np.ascontiguousarray(sci, dtype=np.float32)
+    weights = np.ascontiguousarray(weights, dtype=np.float32)
+    for parity in (0, 1):  # chunks of one parity never touch the same output pixel
+        drizzle_square(cx, cy, sci, weights, v0, v1, v2, float(pixfrac), int(row0),
+                       int(chunk), int(kmax), int(con_index // 32), bit, num, wht, var_out,
+                       con, parity)
+    return True
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """What some input pixels added to drizzle sums (sparse, see :func:`contributions`).
+
+    ``jj``, ``ii`` (m,) int64 output pixels; ``num``, ``wht`` (m,) float64;
+    ``var`` (nv, m) float64; ``keep`` (m,) bool: the image still contributes there.
+    """
+
+    jj: np.ndarray
+    ii: np.ndarray
+    num: np.ndarray
+    wht: np.ndarray
+    var: np.ndarray
+    keep: np.ndarray
+
+
+def contributions(sci, corners, weights, variances, flagged, *, out_shape,
+                  pixfrac: float = 1.0) -> Contributions:
+    """Square-kernel contributions of the ``flagged`` pixels of one image.
+
+    ``sci``, ``weights``, ``flagged`` (nr, nc); ``corners`` (nr+1, nc+1, 2) (or its
+    two planes) the whole image's corner map; ``variances`` from
+    :func:`variance_planes`. Subtracting the result from the sums made by
+    :func:`drizzle_square_add` gives the sums without those pixels.
+    """
+    from webbcal.algorithms.image3._kernels import undrizzle_square
+
+    rows, cols = np.nonzero(flagged)
+    cx, cy = _planes(corners)
+    _, kmax, reach = drop_geometry((cx, cy), pixfrac)
+    dr, dc = np.mgrid[-reach:reach + 1, -reach:reach + 1].reshape(2, -1)
+    order = np.argsort(np.abs(dr) + np.abs(dc), kind="stable")[1:]  # nearest first, not (0, 0)
+    out = undrizzle_square(cx, cy, np.ascontiguousarray(sci, np.float32),
+                           np.ascontiguousarray(weights, np.float32), *variances,
+                           np.ascontiguousarray(flagged, np.bool_), rows.astype(np.int64),
+                           cols.astype(np.int64), float(pixfrac), int(kmax),
+                           dr[order].astype(np.int64), dc[order].astype(np.int64),
+                           int(out_shape[0]), int(out_shape[1]))
+    return Contributions(*out)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from webbcal.steps.base import StepParams, param
 from webbcal.steps.detector1.dq_init import (
     SkippableStep, check_reference, require_ramp)
@@ -45,9 +47,9 @@ class JumpParams(StepParams):
     sat_required_snowball: bool = param(True, "require a saturated core for snowballs")
     min_sat_radius_extend: float = param(
         2.5, "saturated cores with a larger minor axis are grown")
-    sat_expand: int = param(2, "pixels added to the axes of grown saturated cores")
+    sat_expand: int = param(2, "pixels added to the radius of grown saturated cores")
     edge_size: int = param(25, "no saturated core required this close to the edge (pixels)")
-    max_extended_radius: int = param(200, "largest axis of a flagged ellipse (pixels)")
+    max_extended_radius: int = param(200, "largest semi-axis of a flagged ellipse (pixels)")
     mask_snowball_core_next_int: bool = param(
         True, "flag snowball cores at the start of the next integration")
     snowball_time_masked_next_int: float = param(
@@ -105,6 +107,7 @@ class JumpStep(SkippableStep):
             edge_size=p.edge_size, max_extended_radius=p.max_extended_radius,
             n_groups_masked_next_int=(n_groups(p.snowball_time_masked_next_int)
                                       if p.mask_snowball_core_next_int else 0),
+            inplace=model.groupdq.dtype == np.uint8 and model.groupdq.flags.c_contiguous,
         )
         model.groupdq = res.groupdq
         model.pixeldq = res.pixeldq

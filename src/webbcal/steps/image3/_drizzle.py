@@ -1,49 +1,80 @@
-"""Drizzling library members onto one tile (shared by outlier_detection and resample).
+"""Drizzling library members onto one tile, and handing work items to an executor.
 
-Only the block of input pixels that can land on the tile gets a pixel map
-(:func:`webbcal.algorithms.image3.pixmap.grid_window`), so small tiles cost little.
+Only the block of input pixels that can land on the tile gets a corner map
+(:func:`webbcal.algorithms.image3.pixmap.grid_window`, :func:`grid_corners`), so
+small tiles cost little.
+
+Executor hook
+-------------
+The image3 steps hand out independent work items (output tiles; exposures) through
+:func:`map_items`. ``executor`` may be anything with ``map(fn, iterable)`` in the
+:class:`concurrent.futures.Executor` sense (a ``ProcessPoolExecutor``, a Dask
+``distributed.Client.get_executor()``, ...): ``fn`` is a module-level function and
+every item is plain picklable data (paths, small arrays, frozen dataclasses).
+Without an executor, ``workers > 1`` uses a local process pool ("forkserver": the
+numba kernels' OpenMP threads make ``fork`` unsafe); otherwise items run here, and
+the numba kernels use this process's threads.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from webbcal.algorithms.image3.pixmap import grid_pixmap, grid_window
+from webbcal.algorithms.image3.pixmap import grid_corner_planes, grid_window
 from webbcal.algorithms.image3.resample import DrizzleParams, MosaicAccumulator
 
-__all__ = ["add_member", "drizzle_tile", "remap_context"]
+__all__ = ["add_member", "drizzle_tile", "drizzle_all", "remap_context", "map_items",
+           "iter_items",
+           "DrizzleSums"]
 
 
-def add_member(acc: MosaicAccumulator, model, nodes, tile, *, sky: float = 0.0,
-               exptime: float = 1.0) -> bool:
-    """Drizzle one exposure (minus ``sky``) onto the accumulator of ``tile``."""
+def add_member(acc: MosaicAccumulator, library, k: int, tile, *, sky: float = 0.0) -> bool:
+    """Drizzle member ``k`` of ``library`` (minus ``sky``) onto the accumulator of ``tile``.
+
+    Reads only the block of the member that can land on the tile.
+    """
+    nodes = library.nodes(k)
     win = grid_window(nodes, tile, margin=acc.margin + 2)
     if win is None:
         return False
-    r0, r1, c0, c1 = win
-    sl = (slice(r0, r1), slice(c0, c1))
-    pm = grid_pixmap(nodes, tile, window=win)
-    sci = model.data[sl]
-    if sky:
-        sci = sci - np.float32(sky)
-    var_flat = model.var_flat[sl] if model.var_flat is not None else None
-    return acc.add(sci, pm, dq=model.dq[sl], var_rnoise=model.var_rnoise[sl],
-                   var_poisson=model.var_poisson[sl], var_flat=var_flat, exptime=exptime)
+    w = library.window(k, win)
+    sci = w.data - np.float32(sky) if sky else w.data
+    return acc.add(sci, corners=grid_corner_planes(nodes, tile, window=win), dq=w.dq,
+                   var_rnoise=w.var_rnoise, var_poisson=w.var_poisson, var_flat=w.var_flat,
+                   exptime=library.members[k].exptime, row0=win[0])
 
 
 def drizzle_tile(library, tile, params: DrizzleParams, *, margin: int = 4):
     """Drizzle every member overlapping ``tile``; returns (Mosaic, member indices added)."""
     acc = MosaicAccumulator(tile.shape, params, margin=margin)
-    added = []
+    added = [k for k in range(len(library)) if add_member(acc, library, k, tile)]
+    return acc.finalize(), added
+
+
+def drizzle_all(library, grid, params: DrizzleParams):
+    """Square-kernel sums of every member over the whole ``grid`` (:class:`DrizzleSums`).
+
+    Each member is read once (only its block landing on the grid); memory is the
+    sums (24 bytes per output pixel + context), which become the mosaic in place.
+    """
+    from webbcal.algorithms.image3.resample import (drizzle_square_add, drizzle_weights,
+                                                    variance_planes)
+
+    sums = DrizzleSums(grid, params, len(library))
     for k, m in enumerate(library.members):
         nodes = library.nodes(k)
-        if grid_window(nodes, tile, margin=margin + 2) is None:
+        win = grid_window(nodes, grid, margin=2)
+        if win is None:
             continue
-        model = library.load(k)
-        if add_member(acc, model, nodes, tile, exptime=m.exptime):
-            added.append(k)
-        del model
-    return acc.finalize(), added
+        w = library.window(k, win)
+        weights = drizzle_weights(w.dq, w.var_rnoise, weight_type=params.weight_type,
+                                  exptime=m.exptime)
+        var = variance_planes(w.var_rnoise, w.var_poisson, w.var_flat, w.data.shape)
+        if drizzle_square_add(sums.num, sums.wht, sums.var, sums.con, w.data,
+                              grid_corner_planes(nodes, grid, window=win), weights, var,
+                              pixfrac=params.pixfrac, row0=win[0], con_index=k):
+            sums.used.add(k)
+    return sums
 
 
 def remap_context(con, added, n_total: int):
@@ -60,25 +91,109 @@ def remap_context(con, added, n_total: int):
     return out.view(np.int32)
 
 
-#: Work shared with forked worker processes (set just before forking, cleared after):
-#: children inherit it instead of receiving pickled exposures.
-WORK: dict = {}
+def iter_items(fn, items, *, executor=None, workers: int = 1):
+    """Results of ``fn(item)`` in item order, one at a time (a generator), through
+    ``executor`` or ``workers`` processes; see the module docstring.
 
-
-def fork_map(fn, n_items: int, workers: int, **shared):
-    """``[fn(i) for i in range(n_items)]``, in ``workers`` forked processes if > 1.
-
-    ``shared`` is put into :data:`WORK` for ``fn`` to read; results come back pickled.
+    Consuming results as they come keeps only one result in memory here (tile sums
+    are big: holding them all would double the mosaic's memory).
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    items = list(items)
+    if executor is not None:
+        yield from executor.map(fn, items)
+    elif workers > 1 and len(items) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-    WORK.update(shared)
-    try:
-        if workers > 1 and n_items > 1:
-            ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(min(workers, n_items), mp_context=ctx) as pool:
-                return list(pool.map(fn, range(n_items)))
-        return [fn(i) for i in range(n_items)]
-    finally:
-        WORK.clear()
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(min(workers, len(items)), mp_context=ctx) as pool:
+            yield from pool.map(fn, items)
+    else:
+        for item in items:
+            yield fn(item)
+
+
+def map_items(fn, items, *, executor=None, workers: int = 1) -> list:
+    """``[fn(item) for item in items]`` through :func:`iter_items`."""
+    return list(iter_items(fn, items, executor=executor, workers=workers))
+
+
+class DrizzleSums:
+    """Square-kernel drizzle sums of all members over a whole grid.
+
+    Made by outlier_detection while it drizzles the singles (the same pass), corrected
+    by subtracting the contributions of the pixels it then flags, and turned into the
+    mosaic by resample (:meth:`finalize`) when its grid and parameters match: each
+    exposure is drizzled once in the whole pipeline.
+
+    Arrays: ``num``, ``wht`` (ny, nx) float32 (Σ value·w·f, Σ w·f); ``var`` (3, ny, nx)
+    float32 (Σ var·(w·f)² for VAR_RNOISE, VAR_POISSON, VAR_FLAT); ``con``
+    (nplanes, ny, nx) int32 (bit k: member k): 24 bytes per pixel + context, turned
+    into the mosaic planes in place.
+    """
+
+    def __init__(self, grid, params: DrizzleParams, n_members: int):
+        ny, nx = grid.shape
+        self.grid, self.params = grid, params
+        self.num = np.zeros((ny, nx), np.float32)
+        self.wht = np.zeros((ny, nx), np.float32)
+        self.var = np.zeros((3, ny, nx), np.float32)
+        self.con = np.zeros(((n_members + 31) // 32, ny, nx), np.int32)
+        self.used: set[int] = set()
+
+    def matches(self, grid, params: DrizzleParams) -> bool:
+        """True if these sums are what drizzling onto ``grid`` with ``params`` gives."""
+        p = self.params
+        return (grid == self.grid and params.kernel == "square" == p.kernel
+                and params.pixfrac == p.pixfrac and params.weight_type == p.weight_type)
+
+    def add_tile(self, x0: int, y0: int, num, wht, var, con) -> None:
+        """Put one tile's sums (see ``outlier_detection``) in place."""
+        ny, nx = wht.shape
+        sl = (slice(y0, y0 + ny), slice(x0, x0 + nx))
+        self.num[sl] = num
+        self.wht[sl] = wht
+        self.var[(slice(None), *sl)] = var
+        self.con[(slice(None), *sl)] = con
+
+    def subtract(self, k: int, contrib) -> None:
+        """Remove member ``k``'s ``Contributions`` (pixels flagged after the sum)."""
+        if contrib is None or contrib.jj.size == 0:
+            return
+        at = (contrib.jj, contrib.ii)
+        np.subtract.at(self.num, at, contrib.num.astype(np.float32))
+        np.subtract.at(self.wht, at, contrib.wht.astype(np.float32))
+        for v in range(3):
+            np.subtract.at(self.var[v], at, contrib.var[v].astype(np.float32))
+        gone = ~contrib.keep
+        if gone.any():
+            bit = np.uint32(1 << (k % 32)).view(np.int32)
+            self.con[k // 32][contrib.jj[gone], contrib.ii[gone]] &= ~bit
+            # a pixel left with no input at all: clear rounding residues
+            empty = (self.con[:, contrib.jj[gone], contrib.ii[gone]] == 0).all(axis=0)
+            jj, ii = contrib.jj[gone][empty], contrib.ii[gone][empty]
+            self.num[jj, ii] = self.wht[jj, ii] = 0.0
+            self.var[:, jj, ii] = 0.0
+
+    def finalize(self, *, context: bool = True):
+        """(planes, con, used) as the resample step assembles them.
+
+        The planes are made in place from the sums (which are gone afterwards), so
+        the mosaic costs no memory beyond the sums and ERR.
+        """
+        wht, num, var = self.wht, self.num, self.var
+        self.num = self.wht = self.var = None
+        uncovered = ~(wht > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(num, wht, out=num)        # SCI
+            num[uncovered] = np.nan
+            np.maximum(var, 0, out=var)         # float32 rounding of subtracted outliers
+            for v in range(3):
+                var[v] /= wht
+                var[v] /= wht
+                var[v][uncovered] = np.nan
+        err = np.sqrt(var[0] + var[1] + var[2])
+        planes = {"sci": num, "wht": wht, "var_rnoise": var[0], "var_poisson": var[1],
+                  "var_flat": var[2], "err": err}
+        con, self.con = (self.con if context else None), None
+        return planes, con, set(self.used)

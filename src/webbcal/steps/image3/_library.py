@@ -87,6 +87,17 @@ class Member:
     name: str = ""
 
 
+@dataclass(frozen=True)
+class Window:
+    """A block of one member's planes (see :meth:`ExposureLibrary.window`)."""
+
+    data: np.ndarray
+    dq: np.ndarray
+    var_rnoise: np.ndarray
+    var_poisson: np.ndarray
+    var_flat: np.ndarray | None
+
+
 @dataclass
 class ExposureLibrary:
     """Exposures of one association product plus the product-level results.
@@ -112,6 +123,8 @@ class ExposureLibrary:
     save_crf: bool = True
     grid: Any = None
     filename: str | None = None
+    #: drizzle sums left by outlier_detection for resample (``_drizzle.DrizzleSums``)
+    prepared: Any = None
 
     def __post_init__(self):
         if self.header is None:
@@ -177,6 +190,50 @@ class ExposureLibrary:
             good = ((model.dq[::7, ::7] & BAD_BITS) == 0) & np.isfinite(var) & (var > 0)
             m.median_weight = float(np.median(1.0 / var[good])) if good.any() else 0.0
         return model
+
+    def window(self, index: int, win):
+        """Planes of member ``index`` over a block of pixels, read cheaply.
+
+        ``win`` = (row0, row1, col0, col1) half-open. Returns a ``Window`` with
+        ``data`` (pending sky subtraction applied), ``dq``, ``var_rnoise``,
+        ``var_poisson``, ``var_flat`` (or None) as native float32/uint32 arrays of the
+        block. Files are read through a memory map, only the block's rows, and
+        without headers or gwcs (drizzling needs only the sky nodes): this is what
+        tile-by-tile drizzling calls once per tile and member.
+        """
+        m = self.members[index]
+        r0, r1, c0, c1 = win
+        sl = (slice(r0, r1), slice(c0, c1))
+        names = {"data": "SCI", "dq": "DQ", "var_rnoise": "VAR_RNOISE",
+                 "var_poisson": "VAR_POISSON", "var_flat": "VAR_FLAT"}
+        out = {}
+        if m.model is not None:
+            for key in names:
+                a = getattr(m.model, key)
+                out[key] = None if a is None else np.asarray(a[sl])
+        else:
+            from astropy.io import fits
+
+            with fits.open(m.path, memmap=True, do_not_scale_image_data=True) as hdul:
+                present = {h.name for h in hdul}
+                for key, ext in names.items():
+                    if ext not in present:
+                        out[key] = None
+                        continue
+                    hdu = hdul[ext]
+                    a = hdu.section[sl]
+                    bscale = hdu.header.get("BSCALE", 1)
+                    bzero = hdu.header.get("BZERO", 0)
+                    if bscale != 1 or bzero != 0:  # e.g. uint32 DQ stored with BZERO
+                        a = a.astype(np.int64 if key == "dq" else np.float64) * bscale + bzero
+                    out[key] = a
+        for key, a in out.items():
+            if a is not None:
+                dtype = np.uint32 if key == "dq" else np.float32
+                out[key] = np.ascontiguousarray(a, dtype=dtype)
+        if m.sky_subtract:
+            out["data"] = out["data"] - np.float32(m.sky_subtract)
+        return Window(**out)
 
     def nodes(self, index: int):
         """Sky nodes of member ``index`` (computed on first use)."""

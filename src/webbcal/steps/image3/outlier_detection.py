@@ -4,8 +4,15 @@ Tile by tile, every overlapping exposure (sky level removed) is drizzled alone o
 the tile and the singles are median-combined (:func:`median_of_singles`): memory is
 ``n_overlapping × tile``, never all singles of the whole grid. The assembled median
 (one output-sized plane) is blotted back onto each exposure, outliers are flagged
-(:func:`flag_outliers`) as OUTLIER | DO_NOT_USE, and the exposure is written as
-``<name>_crf.fits``, which replaces it for the later steps.
+(:func:`flag_outliers`, stcal's rule) as OUTLIER | DO_NOT_USE, and the exposure is
+written as ``<name>_crf.fits``, which replaces it for the later steps.
+
+No repeated work: with the square kernel the same drizzle pass also sums every
+exposure for the final mosaic (:class:`~webbcal.steps.image3._drizzle.DrizzleSums`);
+the contributions of the pixels flagged afterwards are subtracted again, and the
+resample step only finishes the sums (``library.prepared``) when its grid and
+parameters match. Tiles and exposures are work items for ``executor`` (see
+:mod:`webbcal.steps.image3._drizzle`).
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ class OutlierParams_(StepParams):
     backg: float = param(0.0, "extra background level")
     grow: int = param(1, "neighbour radius for the second threshold [pixels]")
     tile_size: int = param(0, "median tile size in mosaic pixels (0: sized to ~512 MB)")
-    memory_budget_mb: float = param(512.0, "singles memory per tile when tile_size = 0")
+    memory_budget_mb: float = param(512.0, "singles memory when tile_size = 0: one tile if "
+                                    "the grid fits, else tiles of a quarter of this")
     workers: int = param(1, "processes for the median tiles and the per-exposure flagging")
 
 
@@ -64,6 +72,10 @@ class OutlierDetectionStep(Step):
     name = "outlier_detection"
     status_keyword = "S_OUTLIR"
     Params = OutlierParams_
+    #: executor for tiles and exposures (see :mod:`webbcal.steps.image3._drizzle`)
+    executor = None
+    _writer = None  # background crf writer (in-process runs only)
+    _writes: list = []
 
     def load_input(self, path):
         return load_library(path)
@@ -85,34 +97,66 @@ class OutlierDetectionStep(Step):
                         "can be compared with another exposure")
             return library
         grid = output_grid(library)
-        median = self.median_image(library, grid)
-        from webbcal.steps.image3._drizzle import fork_map
+        median, sums = self.median_image(library, grid)
+        from webbcal.steps.image3._drizzle import map_items
 
         workers = p.workers if library.save_crf else 1  # in-memory results stay here
-        results = fork_map(_flag_job, len(library), workers, step=self, library=library,
-                           median=median, grid=grid, oparams=oparams)
+        executor = self.executor if library.save_crf else None
+        items = [(self, library, k, median, grid, oparams, sums is not None)
+                 for k in range(len(library))]
+        if executor is None and workers <= 1:
+            # here: crf files are written by a thread while the next exposure is flagged
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(1) as writer:
+                self._writer, self._writes = writer, []
+                try:
+                    results = map_items(_flag_job, items)
+                    for fut in self._writes:
+                        fut.result()  # re-raise a failed write
+                finally:
+                    self._writer, self._writes = None, []
+        else:
+            results = map_items(_flag_job, items, executor=executor, workers=workers)
         flagged_total = 0
-        for k, n, model, path in results:
+        for k, n, model, path, contrib in results:
             flagged_total += n
             library.replace(k, model, path=path)
+            if sums is not None:
+                sums.subtract(k, contrib)
+        library.prepared = sums
         library.header["NOUTLIER"] = (flagged_total, "pixels flagged by outlier_detection")
         return library
 
-    def flag_member(self, library, k, median, grid, oparams):
+    def flag_member(self, library, k, median, grid, oparams, with_contributions=False):
         """Blot the median onto member ``k``, flag it, write its crf (if saving).
 
-        Returns (k, n_flagged, model or None, crf path or None).
+        Returns (k, n_flagged, model or None, crf path or None, contributions or None):
+        the last are what the newly flagged pixels added to the drizzle sums
+        (``with_contributions``), for :class:`DrizzleSums.subtract`.
         """
         from webbcal.algorithms.image3.outliers import blot, flag_outliers
-        from webbcal.algorithms.image3.pixmap import grid_pixmap
+        from webbcal.algorithms.image3.pixmap import grid_corner_planes
+        from webbcal.algorithms.image3.resample import (contributions, drizzle_weights,
+                                                        variance_planes)
         from webbcal.datamodels import DQ
 
         m = library.members[k]
         model = library.load(k)
         sky = 0.0 if m.bkgsub else m.bkglevel
-        blotted = blot(median, grid_pixmap(library.nodes(k), grid))
+        corners = grid_corner_planes(library.nodes(k), grid)
+        blotted = blot(median, corners=corners)
         flags = flag_outliers(model.data - np.float32(sky), model.err, blotted, params=oparams)
         flags &= (model.dq & int(DQ.DO_NOT_USE)) == 0
+        contrib = None
+        if with_contributions:
+            weights = drizzle_weights(model.dq, model.var_rnoise,
+                                      weight_type=self.params.weight_type, exptime=m.exptime)
+            var = variance_planes(model.var_rnoise, model.var_poisson, model.var_flat,
+                                  model.data.shape)
+            contrib = contributions(model.data, corners, weights, var, flags,
+                                    out_shape=grid.shape, pixfrac=self.params.pixfrac)
+        del corners, blotted
         model.dq[flags] |= np.uint32(DQ.OUTLIER | DQ.DO_NOT_USE)
         n = int(flags.sum())
         model.header["S_OUTLIR"] = ("COMPLETE", "webbcal outlier_detection step")
@@ -120,39 +164,54 @@ class OutlierDetectionStep(Step):
         log.info("outlier_detection: %s: %d pixels flagged (%.3f %%)", m.name, n,
                  100.0 * n / flags.size)
         if not library.save_crf:
-            return k, n, model, None
+            return k, n, model, None, contrib
         path = Path(library.output_dir) / crf_name(m.name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        model.write(path)
-        return k, n, None, path
+        if self._writer is not None:
+            self._writes.append(self._writer.submit(model.write, path))
+        else:
+            model.write(path)
+        return k, n, None, path, contrib
 
     def median_image(self, library, grid):
-        """The median of the drizzled singles over ``grid``, computed tile by tile."""
+        """The median of the drizzled singles over ``grid``, computed tile by tile.
+
+        Returns (median (ny, nx) float32, DrizzleSums or None): with the square kernel
+        the same pass also sums every member for the final mosaic.
+        """
         from webbcal.algorithms.image3.resample import DrizzleParams
+        from webbcal.steps.image3._drizzle import DrizzleSums, iter_items
 
         p = self.params
         dparams = DrizzleParams(kernel=p.kernel, pixfrac=p.pixfrac,
                                 weight_type=p.weight_type, context=False)
+        fused = p.kernel == "square"
         size = p.tile_size
         if not size:
-            per_pixel = 8.0 * len(library)
-            size = int(np.sqrt(p.memory_budget_mb * 1e6 / per_pixel))
-        if p.workers > 1:
+            # singles (8 B per overlapping member) + the tile's sums, per pixel; one
+            # tile if the whole grid fits the budget, else tiles of a quarter of it
+            per_pixel = 8.0 * _max_overlap(library, grid) + (32.0 if fused else 0.0)
+            budget = p.memory_budget_mb * 1e6
+            if grid.shape[0] * grid.shape[1] * per_pixel > budget:
+                budget /= 4.0
+            size = max(int(np.sqrt(budget / per_pixel)), 256)
+        if p.workers > 1 or self.executor is not None:
             size = min(size, int(np.ceil(max(grid.shape) / 2.0)))
         median = np.full(grid.shape, np.nan, np.float32)
         tiles = list(grid.tiles(size))
-        from webbcal.steps.image3._drizzle import fork_map
-
-        for k in range(len(library)):  # median weights, once, before forking
+        for k in range(len(library)):  # median weights, once, before handing out tiles
             self._median_weight(library, k)
-        results = fork_map(_median_job, len(tiles), p.workers, step=self, library=library,
-                           tiles=tiles, dparams=dparams)
-        for i, tile_median in results:
-            x0, y0, tile = tiles[i]
+        items = [(self, library, tile, dparams, fused) for _, _, tile in tiles]
+        results = iter_items(_median_job, items, executor=self.executor, workers=p.workers)
+        sums = DrizzleSums(grid, dparams, len(library)) if fused else None
+        for (x0, y0, tile), (tile_median, tile_sums, added) in zip(tiles, results):
             if tile_median is not None:
                 ny, nx = tile.shape
                 median[y0:y0 + ny, x0:x0 + nx] = tile_median
-        return median
+            if sums is not None and tile_sums is not None:
+                sums.add_tile(x0, y0, *tile_sums)
+                sums.used.update(added)
+        return median, sums
 
     def _median_weight(self, library, k, model=None):
         m = library.members[k]
@@ -162,42 +221,94 @@ class OutlierDetectionStep(Step):
             library.load(k)
         return m.median_weight
 
-    def median_tile(self, library, tile, dparams):
-        """Median of the singles of every member overlapping ``tile`` (None if none)."""
+    def median_tile(self, library, tile, dparams, fused=False):
+        """Median of the singles of every member overlapping ``tile``.
+
+        Returns (median or None, sums or None, member indices added); with ``fused``
+        the sums ``(num, wht, var, con)`` of all members for the final mosaic (the
+        data as resample uses it: no sky level removed unless skymatch subtracted it).
+        """
         from webbcal.algorithms.image3.outliers import median_of_singles
-        from webbcal.algorithms.image3.pixmap import grid_window
-        from webbcal.algorithms.image3.resample import MosaicAccumulator
+        from webbcal.algorithms.image3.pixmap import grid_corner_planes, grid_window
+        from webbcal.algorithms.image3.resample import (MosaicAccumulator, drizzle_square_add,
+                                                        drizzle_weights, variance_planes)
         from webbcal.steps.image3._drizzle import add_member
 
-        sci, wht, mw = [], [], []
-        for k, m in enumerate(library.members):
+        ny, nx = tile.shape
+        over = [k for k in range(len(library))
+                if grid_window(library.nodes(k), tile, margin=6) is not None]
+        sci = np.full((len(over), ny, nx), np.nan, np.float32)
+        whts = np.zeros((len(over), ny, nx), np.float32)
+        if fused:
+            num = np.zeros((ny, nx), np.float32)
+            wht = np.zeros((ny, nx), np.float32)
+            var = np.zeros((3, ny, nx), np.float32)
+            con = np.zeros(((len(library) + 31) // 32, ny, nx), np.int32)
+            num_k = np.empty((ny, nx), np.float32)
+        mw, added = [], []
+        for k in over:
+            m = library.members[k]
             nodes = library.nodes(k)
-            if grid_window(nodes, tile, margin=6) is None:
-                continue
-            model = library.load(k)
-            acc = MosaicAccumulator(tile.shape, dparams, variances=False)
             sky = 0.0 if m.bkgsub else m.bkglevel
-            if add_member(acc, model, nodes, tile, sky=sky, exptime=m.exptime):
-                single = acc.finalize()
-                sci.append(single.sci)
-                wht.append(single.wht)
-                mw.append(self._median_weight(library, k, model))
-            del model
-        if not sci:
-            return None
-        return median_of_singles(np.stack(sci), np.stack(wht), maskpt=self.params.maskpt,
-                                 median_weights=np.asarray(mw))
+            i = len(added)
+            if fused:
+                win = grid_window(nodes, tile, margin=6)
+                r0 = win[0]
+                w = library.window(k, win)
+                weights = drizzle_weights(w.dq, w.var_rnoise,
+                                          weight_type=dparams.weight_type, exptime=m.exptime)
+                v = variance_planes(w.var_rnoise, w.var_poisson, w.var_flat, weights.shape)
+                num_k[:] = 0
+                wht_k = whts[i]
+                ok = drizzle_square_add(num_k, wht_k, var, con, w.data,
+                                        grid_corner_planes(nodes, tile, window=win), weights, v,
+                                        pixfrac=dparams.pixfrac, row0=r0, con_index=k)
+                if ok:
+                    num += num_k
+                    wht += wht_k
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        np.divide(num_k, wht_k, out=sci[i], where=wht_k > 0)
+                    sci[i][wht_k > 0] -= np.float32(sky)
+            else:
+                acc = MosaicAccumulator(tile.shape, dparams, variances=False)
+                ok = add_member(acc, library, k, tile, sky=sky)
+                if ok:
+                    single = acc.finalize()
+                    sci[i], whts[i] = single.sci, single.wht
+            if ok:
+                mw.append(self._median_weight(library, k))
+                added.append(k)
+        sums = (num, wht, var, con) if fused else None
+        if not added:
+            return None, sums, added
+        n = len(added)
+        med = median_of_singles(sci[:n], whts[:n], maskpt=self.params.maskpt,
+                                median_weights=np.asarray(mw))
+        return med, sums, added
 
 
-def _median_job(i):
-    from webbcal.steps.image3._drizzle import WORK
+def _max_overlap(library, grid, cell: int = 64) -> int:
+    """Most members covering one spot of ``grid`` (bounding boxes on a coarse grid):
+    how many singles a median tile holds per pixel."""
+    ny, nx = grid.shape
+    cov = np.zeros((ny // cell + 1, nx // cell + 1), np.int32)
+    for k in range(len(library)):
+        nodes = library.nodes(k)
+        x, y = grid.world_to_pixel(nodes.ra, nodes.dec)
+        with np.errstate(invalid="ignore"):
+            x0, x1 = (int(np.clip(v // cell, 0, cov.shape[1] - 1))
+                      for v in (np.nanmin(x), np.nanmax(x)))
+            y0, y1 = (int(np.clip(v // cell, 0, cov.shape[0] - 1))
+                      for v in (np.nanmin(y), np.nanmax(y)))
+        cov[y0:y1 + 1, x0:x1 + 1] += 1
+    return max(int(cov.max()), 1)
 
-    x0, y0, tile = WORK["tiles"][i]
-    return i, WORK["step"].median_tile(WORK["library"], tile, WORK["dparams"])
+
+def _median_job(item):
+    step, library, tile, dparams, fused = item
+    return step.median_tile(library, tile, dparams, fused)
 
 
-def _flag_job(k):
-    from webbcal.steps.image3._drizzle import WORK
-
-    return WORK["step"].flag_member(WORK["library"], k, WORK["median"], WORK["grid"],
-                                    WORK["oparams"])
+def _flag_job(item):
+    step, library, k, median, grid, oparams, with_contributions = item
+    return step.flag_member(library, k, median, grid, oparams, with_contributions)

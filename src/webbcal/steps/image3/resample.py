@@ -36,7 +36,9 @@ class ResampleParams(StepParams):
     rotation: float | None = param(None, "y axis east of north [deg] (default: first input's)")
     crval: str | None = param(None, "'RA Dec' of the tangent point [deg]")
     output_shape: str | None = param(None, "'nx ny' of the output (official order)")
-    tile_size: int = param(0, "split the output into tiles of this size (0: one tile)")
+    tile_size: int = param(0, "split the output into tiles of this size (0: sized by "
+                                 "memory_budget_mb)")
+    memory_budget_mb: float = param(256.0, "drizzle sums per tile when tile_size = 0")
     context_plane: bool = param(True, "write the context (CON) plane")
     workers: int = param(1, "processes drizzling tiles in parallel")
 
@@ -53,12 +55,11 @@ def _numbers(text, n, name):
     return vals
 
 
-def _tile_job(index):
-    from webbcal.steps.image3._drizzle import WORK, drizzle_tile
+def _tile_job(item):
+    from webbcal.steps.image3._drizzle import drizzle_tile
 
-    x0, y0, tile = WORK["tiles"][index]
-    mosaic, added = drizzle_tile(WORK["library"], tile, WORK["params"])
-    return index, mosaic, added
+    library, tile, params = item
+    return drizzle_tile(library, tile, params)
 
 
 class ResampleStep(Step):
@@ -67,6 +68,8 @@ class ResampleStep(Step):
     name = "resample"
     status_keyword = "S_RESAMP"
     Params = ResampleParams
+    #: executor for the tiles (see :mod:`webbcal.steps.image3._drizzle`); None: local
+    executor = None
 
     def load_input(self, path):
         return load_library(path)
@@ -89,33 +92,19 @@ class ResampleStep(Step):
         library.grid = grid
         dparams = DrizzleParams(kernel=p.kernel, pixfrac=p.pixfrac, weight_type=p.weight_type,
                                 context=p.context_plane)
-        ny, nx = grid.shape
-        n = len(library)
-        planes = {k: np.full(grid.shape, np.nan if k == "sci" else 0, np.float32)
-                  for k in ("sci", "err", "wht", "var_rnoise", "var_poisson", "var_flat")}
-        con = np.zeros(((n + 31) // 32, ny, nx), np.int32) if p.context_plane else None
-        size = p.tile_size or None
-        if size is None and p.workers > 1:  # one tile per worker at least
-            size = int(np.ceil(max(ny, nx) / 2.0))
-        tiles = list(grid.tiles(size))
-        from webbcal.steps.image3._drizzle import fork_map, remap_context
-
-        results = fork_map(_tile_job, len(tiles), p.workers, library=library, tiles=tiles,
-                           params=dparams)
-
-        used = set()
-        for index, mosaic, added in results:
-            x0, y0, tile = tiles[index]
-            sl = (slice(y0, y0 + tile.shape[0]), slice(x0, x0 + tile.shape[1]))
-            for key in planes:
-                planes[key][sl] = getattr(mosaic, key)
-            if con is not None and mosaic.con is not None and added:
-                con[(slice(None), *sl)] = remap_context(mosaic.con, added, n)
-            used.update(added)
+        prepared = getattr(library, "prepared", None)
+        library.prepared = None
+        if prepared is not None and prepared.matches(grid, dparams):
+            log.info("resample: using the sums made by outlier_detection (no second pass)")
+            planes, con, used = prepared.finalize(context=p.context_plane)
+            del prepared
+        else:
+            planes, con, used = self._drizzle(library, grid, dparams)
         if not np.any(planes["wht"] > 0):
             raise WebbcalError(f"resample: no input pixel lands on the output grid "
                                f"(shape {grid.shape}, CRVAL {grid.crval}); check crval/"
                                f"output_shape and the inputs' WCS")
+        n = len(library)
         unused = [library.members[k].name for k in range(n) if k not in used]
         if unused:
             log.warning("resample: %d exposure(s) contributed nothing: %s", len(unused),
@@ -125,8 +114,49 @@ class ResampleStep(Step):
                              var_rnoise=planes["var_rnoise"], var_flat=planes["var_flat"],
                              con=con)
         self._headers(mosaic, library, grid, used)
+        mosaic.wcs = grid_gwcs(grid)  # written as the i2d's ASDF meta.wcs (official layout)
         library.mosaic = mosaic
         return library
+
+    def _drizzle(self, library, grid, dparams):
+        """All members drizzled onto ``grid``: (planes, con, used).
+
+        In this process with the square kernel and no ``tile_size``: one pass over
+        the members into whole-grid sums (each member read once, memory = the
+        mosaic). Otherwise tile by tile (each tile an independent work item for the
+        executor / worker processes), which tiles reproduce exactly.
+        """
+        from webbcal.steps.image3._drizzle import iter_items, remap_context
+
+        p = self.params
+        local = p.workers <= 1 and self.executor is None
+        if local and not p.tile_size and dparams.kernel == "square":
+            from webbcal.steps.image3._drizzle import drizzle_all
+
+            return drizzle_all(library, grid, dparams).finalize(context=p.context_plane)
+        ny, nx = grid.shape
+        n = len(library)
+        planes = {k: np.full(grid.shape, np.nan if k == "sci" else 0, np.float32)
+                  for k in ("sci", "err", "wht", "var_rnoise", "var_poisson", "var_flat")}
+        con = np.zeros(((n + 31) // 32, ny, nx), np.int32) if p.context_plane else None
+        # sums of one tile: num, wht, 3 variances (float32) + context: ~24 B per pixel;
+        # tiles reproduce the untiled mosaic exactly (square kernel), so this is free
+        per_pixel = 24.0 + (0.0 if con is None else 4.0 * con.shape[0])
+        size = p.tile_size or int(np.sqrt(p.memory_budget_mb * 1e6 / per_pixel))
+        if p.workers > 1 or self.executor is not None:
+            size = min(size, int(np.ceil(max(ny, nx) / 2.0)))  # one tile per worker at least
+        tiles = list(grid.tiles(size))
+        results = iter_items(_tile_job, [(library, t, dparams) for _, _, t in tiles],
+                            executor=self.executor, workers=p.workers)
+        used = set()
+        for (x0, y0, tile), (mosaic, added) in zip(tiles, results):
+            sl = (slice(y0, y0 + tile.shape[0]), slice(x0, x0 + tile.shape[1]))
+            for key in planes:
+                planes[key][sl] = getattr(mosaic, key)
+            if con is not None and mosaic.con is not None and added:
+                con[(slice(None), *sl)] = remap_context(mosaic.con, added, n)
+            used.update(added)
+        return planes, con, used
 
     def _headers(self, mosaic, library, grid, used):
         from astropy.io import fits
@@ -155,3 +185,30 @@ class ResampleStep(Step):
         s["PIXAR_SR"] = (area, "[sr] nominal pixel area")
         s["PIXAR_A2"] = (grid.pixel_scale**2, "[arcsec^2] nominal pixel area")
         mosaic.sci_header = s
+
+
+def grid_gwcs(grid):
+    """gwcs of an ``OutputGrid``: 0-based mosaic pixels → ICRS (RA, Dec) [deg], TAN.
+
+    The same transform as ``grid.to_header()`` (agrees with ``grid.pixel_to_world`` to
+    < 1e-7 mas); stored in the i2d's ASDF extension as ``meta.wcs`` like the official
+    i2d, so ``stdatamodels.jwst.datamodels.open(i2d).meta.wcs`` works.
+    """
+    from astropy import coordinates as coord
+    from astropy import units as u
+    from astropy.modeling import models
+    from gwcs import WCS
+    from gwcs import coordinate_frames as cf
+
+    cd = np.asarray(grid.cd, np.float64)
+    transform = (models.Shift(-float(grid.crpix[0])) & models.Shift(-float(grid.crpix[1]))
+                 | models.AffineTransformation2D(matrix=cd, translation=[0.0, 0.0])
+                 | models.Pix2Sky_TAN()
+                 | models.RotateNative2Celestial(float(grid.crval[0]), float(grid.crval[1]),
+                                                 180.0))
+    detector = cf.Frame2D(name="detector", axes_order=(0, 1), unit=(u.pix, u.pix))
+    world = cf.CelestialFrame(reference_frame=coord.ICRS(), name="world", unit=(u.deg, u.deg))
+    wcs = WCS([(detector, transform), (world, None)])
+    wcs.bounding_box = ((-0.5, grid.shape[1] - 0.5), (-0.5, grid.shape[0] - 0.5))
+    wcs.pixel_shape = (grid.shape[1], grid.shape[0])
+    return wcs

@@ -1,6 +1,7 @@
 """source_catalog: detect and measure sources on the mosaic → ``*_cat.ecsv`` + ``*_segm.fits``.
 
-Calls :func:`webbcal.algorithms.image3.catalog.measure_sources` with aperture radii
+Calls :func:`webbcal.algorithms.image3.catalog.measure_sources` (errors include drizzle
+noise correlation and the aperture-correction uncertainty) with aperture radii
 enclosing 30/50/70 % of the PSF energy (:mod:`webbcal.algorithms.image3.apcorr`) and
 builds an astropy Table with the official column names; fluxes in Jy, magnitudes AB.
 """
@@ -29,6 +30,10 @@ class SourceCatalogParams(StepParams):
     aperture_ee1: int = param(30, "encircled energy of the smallest aperture [%]")
     aperture_ee2: int = param(50, "encircled energy of the middle aperture [%]")
     aperture_ee3: int = param(70, "encircled energy of the largest aperture [%]")
+    aperture_ee_total: int = param(
+        90, "encircled energy of the aperture giving aper_total_flux [%] (0 or <= "
+            "aperture_ee3: the official choice, aperture_ee3); a larger aperture makes the "
+            "total insensitive to each exposure's sub-pixel phase and pixel weights")
     psf_model: Literal["simulated", "gaussian"] = param(
         "simulated", "PSF for the EE radii: webbcal.simulate.psf_model (segmented pupil) "
         "or a Gaussian of psf_fwhm")
@@ -52,18 +57,18 @@ def catalog_table(sources, grid, apertures):
     t["xcentroid"] = sources.x
     t["ycentroid"] = sources.y
     t["sky_centroid"] = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
-    for k, ee in enumerate(apertures.ee):
+    for k, ee in enumerate(apertures.ee[:3]):
         t[f"aper{ee}_flux"] = sources.aper_flux[:, k] * u.Jy
         t[f"aper{ee}_flux_err"] = sources.aper_flux_err[:, k] * u.Jy
     t["aper_total_flux"] = sources.aper_total_flux * u.Jy
     t["aper_total_flux_err"] = sources.aper_total_flux_err * u.Jy
-    for k, ee in enumerate(apertures.ee):
+    for k, ee in enumerate(apertures.ee[:3]):
         t[f"aper{ee}_abmag"] = abmag(sources.aper_flux[:, k])
     t["aper_total_abmag"] = abmag(sources.aper_total_flux)
     with np.errstate(divide="ignore", invalid="ignore"):
         t["aper_total_abmag_err"] = 2.5 / np.log(10) * (sources.aper_total_flux_err
                                                         / sources.aper_total_flux)
-    e1, e2, e3 = apertures.ee
+    e1, e2, e3 = apertures.ee[:3]
     with np.errstate(divide="ignore", invalid="ignore"):
         f = sources.aper_flux
         t[f"CI_{e2}_{e1}"] = f[:, 1] / f[:, 0]
@@ -120,6 +125,8 @@ class SourceCatalogStep(Step):
         in_scale = p.input_pixel_scale or _native_scale(library)
         pixfrac = float(mosaic.header.get("PIXFRAC", 1.0))
         ee = (p.aperture_ee1, p.aperture_ee2, p.aperture_ee3)
+        if p.aperture_ee_total > p.aperture_ee3:
+            ee = ee + (p.aperture_ee_total,)
         if p.psf_model == "simulated":
             from webbcal.algorithms.image3.apcorr import aperture_set_from_psf
             from webbcal.instrument import filter_info
@@ -133,24 +140,46 @@ class SourceCatalogStep(Step):
         else:
             apertures = aperture_set(fwhm, input_scale=in_scale,
                                      output_scale=grid.pixel_scale, pixfrac=pixfrac, ee=ee)
+        step = in_scale / grid.pixel_scale  # input pixel in output pixels
+        kernel = str(mosaic.header.get("RESKERN", mosaic.header.get("KERNEL", "square")))
+        drop = pixfrac * step if kernel.lower() in ("square", "") else 0.0
         cparams = CatalogParams(snr_threshold=p.snr_threshold, npixels=p.npixels,
                                 deblend=p.deblend, kernel_fwhm=p.kernel_fwhm,
                                 aperture_ee=apertures.ee, aperture_radii=apertures.radii,
-                                aperture_corrections=apertures.corrections)
+                                aperture_corrections=apertures.corrections,
+                                drizzle_drop=drop, input_step=step)
         area = float(mosaic.sci_header["PIXAR_SR"])
         sources = measure_sources(mosaic.data, mosaic.err, params=cparams, pixel_area_sr=area,
-                                  mask=~(mosaic.wht > 0))
+                                  mask=~(mosaic.wht > 0), apertures=apertures,
+                                  coverage=_coverage(mosaic, len(library.members)))
         table = catalog_table(sources, grid, apertures)
         point_ci = apertures.corrections[0] / apertures.corrections[2]
         table["is_extended"] = np.asarray(table[f"CI_{apertures.ee[2]}_{apertures.ee[0]}"]) \
             > p.ci_extended * point_ci
         table.meta.update({"aperture_radii_pix": list(apertures.radii),
+                           "aperture_total_ee": apertures.ee[-1],
                            "aperture_corrections": list(apertures.corrections),
+                           "aperture_correction_sigma": list(apertures.fraction_sigma),
+                           "noise_correlation_factors": list(sources.noise_factors),
                            "psf_model": p.psf_model, "filter": filt})
         library.catalog = table
         library.segmentation = sources.segmentation
         log.info("source_catalog: %d sources", len(table))
         return library
+
+
+def _coverage(mosaic, n_members: int):
+    """Exposures per mosaic pixel: bits set in the context planes (``n_members``
+    everywhere when there is no context plane)."""
+    con = getattr(mosaic, "con", None)
+    if con is None or np.size(con) == 0:
+        return np.full(mosaic.data.shape, max(int(n_members), 1), np.int16)
+    planes = np.ascontiguousarray(con).view(np.uint32).reshape(-1, *mosaic.data.shape)
+    bits = np.array([bin(i).count("1") for i in range(256)], np.int16)
+    n = np.zeros(mosaic.data.shape, np.int16)
+    for plane in planes:
+        n += bits[plane.view(np.uint8).reshape(*plane.shape, 4)].sum(axis=-1, dtype=np.int16)
+    return n
 
 
 def _native_scale(library) -> float:

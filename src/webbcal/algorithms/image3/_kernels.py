@@ -1,0 +1,340 @@
+"""numba kernels of the drizzle square kernel (and its inverse bookkeeping).
+
+Wrapped by :mod:`webbcal.algorithms.image3.resample` (``MosaicAccumulator``,
+``drizzle_square_add``, ``contributions``); the wrappers validate and cast inputs.
+
+The drizzle kernel is race-free under ``prange``: input rows are cut into chunks
+of ``chunk`` rows at absolute row numbers (multiples of ``chunk``); chunks of even
+index run in parallel first, then odd ones. Two chunks of the same parity are
+separated by a whole chunk, so they never touch the same output pixel (the caller
+makes ``chunk`` large enough for the pixel-scale ratio). The order in which an
+output pixel receives its contributions therefore depends neither on the number
+of threads nor on tiling: tiles reproduce the untiled mosaic bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, inline="always")
+def _clamped_integral(xa, ya, xb, yb):
+    """∫ clamp(y, 0, 1) dx along the straight segment (xa, ya)–(xb, yb), xa < xb."""
+    lo = min(ya, yb)
+    hi = max(ya, yb)
+    dx = xb - xa
+    if hi <= 0.0:
+        return 0.0
+    if lo >= 1.0:
+        return dx
+    if lo >= 0.0 and hi <= 1.0:
+        return 0.5 * dx * (ya + yb)
+    # straddles 0 or 1: dx · (G(yb) − G(ya)) / (yb − ya), G the antiderivative of clamp
+    return dx * (_g(yb) - _g(ya)) / (yb - ya)
+
+
+@njit(cache=True, inline="always")
+def _g(y):
+    """∫_0^y clamp(s, 0, 1) ds."""
+    if y <= 0.0:
+        return 0.0
+    if y >= 1.0:
+        return y - 0.5
+    return 0.5 * y * y
+
+
+@njit(cache=True, inline="always")
+def _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area):
+    """Overlap of quadrilateral (xs, ys) with output pixels [jj0, jj0+nj) × [ii0, ii0+ni).
+
+    ``area[:nj, :ni]`` receives the signed sums Σ_edges ∫ clamp(y − (jj − ½), 0, 1) dx
+    (restricted to each pixel's column): minus the overlap area for a counter-clockwise
+    quadrilateral.
+    """
+    for a in range(nj):
+        for b in range(ni):
+            area[a, b] = 0.0
+    for e in range(4):
+        x1 = xs[e]
+        y1 = ys[e]
+        x2 = xs[(e + 1) % 4]
+        y2 = ys[(e + 1) % 4]
+        if x1 == x2:
+            continue
+        sign = 1.0
+        if x1 > x2:
+            x1, x2 = x2, x1
+            y1, y2 = y2, y1
+            sign = -1.0
+        slope = (y2 - y1) / (x2 - x1)
+        for b in range(ni):
+            left = ii0 + b - 0.5
+            xa = max(x1, left)
+            xb = min(x2, left + 1.0)
+            if xb <= xa:
+                continue
+            ya = y1 + slope * (xa - x1)
+            yb = y1 + slope * (xb - x1)
+            for a in range(nj):
+                low = jj0 + a - 0.5
+                v = _clamped_integral(xa, ya - low, xb, yb - low)
+                if v == 0.0:
+                    break  # rows further up are above the edge
+                area[a, b] += sign * v
+
+
+@njit(cache=True, parallel=True)
+def drizzle_square(cx, cy, sci, wgt, v0, v1, v2, pixfrac, row0, chunk, kmax, con_plane,
+                   con_bit, out_num, out_wht, out_var, out_con, parity):
+    """Accumulate one image with the square kernel (Fruchter & Hook 2002).
+
+    Parameters
+    ----------
+    cx, cy : ndarray (nr + 1, nc + 1) float64
+        Output-pixel coordinates of the input pixels' corners: pixel (r, c) has
+        corners ``[r:r+2, c:c+2]``.
+    sci, wgt : ndarray (nr, nc) float32
+        Input values and weights; pixels with weight <= 0 or NaN values are skipped.
+    v0, v1, v2 : ndarray (nr, nc) float32
+        Input variances (VAR_RNOISE, VAR_POISSON, VAR_FLAT), accumulated with squared
+        weights into ``out_var[0..2]`` when it has 3 planes (NaN counts as 0).
+    pixfrac : float
+        Drop size relative to the pixel (corners shrunk towards the pixel centre).
+    row0 : int
+        Absolute row number of ``sci[0]`` (fixes the chunk boundaries).
+    chunk, kmax : int
+        Rows per parallel chunk; largest output extent of one drop + 2 (pixels).
+    con_plane, con_bit : int
+        Context plane and bit value (int32) of this image; ``out_con`` may have 0 planes.
+    parity : int
+        Which chunks (0: even, 1: odd); call with 0, then with 1.
+    out_num, out_wht : ndarray (ny, nx) float32
+        Σ value·w·f and Σ w·f, f = fraction of the drop landing on the output pixel.
+    out_var : ndarray (nv, ny, nx) float32
+        Σ var·(w·f)².
+    out_con : ndarray (nplanes, ny, nx) int32
+    """
+    nr, nc = sci.shape
+    ny, nx = out_num.shape
+    nv = out_var.shape[0]
+    first = row0 // chunk
+    last = (row0 + nr - 1) // chunk
+    if True:
+        start = first + ((parity - first) % 2)
+        n_chunks = max((last - start) // 2 + 1, 0)
+        for q in prange(n_chunks):
+            k = start + 2 * q
+            r_lo = max(k * chunk - row0, 0)
+            r_hi = min((k + 1) * chunk - row0, nr)
+            area = np.empty((kmax, kmax))
+            xs = np.empty(4)
+            ys = np.empty(4)
+            for r in range(r_lo, r_hi):
+                for c in range(nc):
+                    w = wgt[r, c]
+                    d = sci[r, c]
+                    if not (w > 0.0) or not np.isfinite(d):
+                        continue
+                    if nv:
+                        a0 = v0[r, c]
+                        a1 = v1[r, c]
+                        a2 = v2[r, c]
+                        a0 = a0 if np.isfinite(a0) else 0.0
+                        a1 = a1 if np.isfinite(a1) else 0.0
+                        a2 = a2 if np.isfinite(a2) else 0.0
+                    # corners counter-clockwise (y up):
+                    # (c-½,r-½) (c+½,r-½) (c+½,r+½) (c-½,r+½)
+                    xs[0] = cx[r, c]
+                    ys[0] = cy[r, c]
+                    xs[1] = cx[r, c + 1]
+                    ys[1] = cy[r, c + 1]
+                    xs[2] = cx[r + 1, c + 1]
+                    ys[2] = cy[r + 1, c + 1]
+                    xs[3] = cx[r + 1, c]
+                    ys[3] = cy[r + 1, c]
+                    if pixfrac != 1.0:
+                        mx = 0.25 * (xs[0] + xs[1] + xs[2] + xs[3])
+                        my = 0.25 * (ys[0] + ys[1] + ys[2] + ys[3])
+                        for e in range(4):
+                            xs[e] = mx + pixfrac * (xs[e] - mx)
+                            ys[e] = my + pixfrac * (ys[e] - my)
+                    xlo = min(min(xs[0], xs[1]), min(xs[2], xs[3]))
+                    xhi = max(max(xs[0], xs[1]), max(xs[2], xs[3]))
+                    ylo = min(min(ys[0], ys[1]), min(ys[2], ys[3]))
+                    yhi = max(max(ys[0], ys[1]), max(ys[2], ys[3]))
+                    if not (xhi > -0.5 and xlo < nx - 0.5 and yhi > -0.5 and ylo < ny - 0.5):
+                        continue  # off the output (NaN corners too)
+                    ii0 = int(np.floor(xlo + 0.5))
+                    ii1 = int(np.floor(xhi + 0.5))
+                    jj0 = int(np.floor(ylo + 0.5))
+                    jj1 = int(np.floor(yhi + 0.5))
+                    ni = ii1 - ii0 + 1
+                    nj = jj1 - jj0 + 1
+                    if ni > kmax or nj > kmax:
+                        continue  # degenerate drop (caller sized kmax from the map)
+                    # shoelace area, positive counter-clockwise
+                    jaco = 0.5 * ((xs[0] - xs[2]) * (ys[1] - ys[3])
+                                  - (xs[1] - xs[3]) * (ys[0] - ys[2]))
+                    if jaco == 0.0:
+                        continue
+                    _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area)
+                    norm = -w / jaco
+                    for a in range(nj):
+                        jj = jj0 + a
+                        if jj < 0 or jj >= ny:
+                            continue
+                        for b in range(ni):
+                            ii = ii0 + b
+                            if ii < 0 or ii >= nx:
+                                continue
+                            dow = area[a, b] * norm
+                            if dow <= 0.0:
+                                continue
+                            out_num[jj, ii] += d * dow
+                            out_wht[jj, ii] += dow
+                            if nv:
+                                dow2 = dow * dow
+                                out_var[0, jj, ii] += a0 * dow2
+                                out_var[1, jj, ii] += a1 * dow2
+                                out_var[2, jj, ii] += a2 * dow2
+                            if out_con.shape[0] > 0:
+                                out_con[con_plane, jj, ii] |= con_bit
+
+
+@njit(cache=True)
+def _drop(cx, cy, r, c, pixfrac, xs, ys):
+    """Corners (counter-clockwise in the input) of pixel (r, c)'s drop into xs, ys."""
+    xs[0] = cx[r, c]
+    ys[0] = cy[r, c]
+    xs[1] = cx[r, c + 1]
+    ys[1] = cy[r, c + 1]
+    xs[2] = cx[r + 1, c + 1]
+    ys[2] = cy[r + 1, c + 1]
+    xs[3] = cx[r + 1, c]
+    ys[3] = cy[r + 1, c]
+    if pixfrac != 1.0:
+        mx = 0.25 * (xs[0] + xs[1] + xs[2] + xs[3])
+        my = 0.25 * (ys[0] + ys[1] + ys[2] + ys[3])
+        for e in range(4):
+            xs[e] = mx + pixfrac * (xs[e] - mx)
+            ys[e] = my + pixfrac * (ys[e] - my)
+    return 0.5 * ((xs[0] - xs[2]) * (ys[1] - ys[3]) - (xs[1] - xs[3]) * (ys[0] - ys[2]))
+
+
+@njit(cache=True)
+def _fraction_on(xs, ys, jaco, jj, ii, area):
+    """Fraction of the drop (xs, ys) landing on output pixel (jj, ii)."""
+    _pixel_overlaps(xs, ys, jj, ii, 1, 1, area)
+    return -area[0, 0] / jaco
+
+
+@njit(cache=True)
+def undrizzle_square(cx, cy, sci, wgt, v0, v1, v2, flagged, rows, cols, pixfrac, kmax,
+                     off_r, off_c, ny, nx):
+    """Contributions of the pixels (rows, cols) to a square-kernel drizzle sum.
+
+    What :func:`drizzle_square` added for those input pixels, as sparse lists, so a
+    caller can subtract them (pixels flagged after the sum was made). Also says, for
+    each output pixel touched, whether any *other* usable input pixel (not
+    ``flagged``, weight > 0, at one of the offsets ``(off_r, off_c)``, nearest first)
+    still lands there, i.e. whether this image's context bit stays set.
+
+    Parameters
+    ----------
+    cx, cy : ndarray (nr + 1, nc + 1) float64
+        Corner map of the whole image (see :func:`drizzle_square`).
+    sci, wgt : ndarray (nr, nc) float32
+    v0, v1, v2 : ndarray (nr, nc) float32
+        Variances (NaN counts as 0).
+    flagged : ndarray (nr, nc) bool
+    rows, cols : ndarray (n,) int64
+        The input pixels whose contributions are wanted.
+    ny, nx : int
+        Output shape.
+
+    Returns
+    -------
+    jj, ii : ndarray (m,) int64
+        Output pixels.
+    dnum, dwht : ndarray (m,) float64
+        value·w·f and w·f.
+    dvar : ndarray (3, m) float64
+        var·(w·f)².
+    keep : ndarray (m,) bool
+        Another input pixel still contributes to (jj, ii).
+    """
+    nr, nc = sci.shape
+    cap = rows.size * kmax * kmax
+    out_j = np.empty(cap, np.int64)
+    out_i = np.empty(cap, np.int64)
+    dnum = np.empty(cap)
+    dwht = np.empty(cap)
+    dvar = np.empty((3, cap))
+    keep = np.zeros(cap, np.bool_)
+    area = np.empty((kmax, kmax))
+    one = np.empty((1, 1))
+    xs = np.empty(4)
+    ys = np.empty(4)
+    qx = np.empty(4)
+    qy = np.empty(4)
+    m = 0
+    for n in range(rows.size):
+        r = rows[n]
+        c = cols[n]
+        w = wgt[r, c]
+        d = sci[r, c]
+        if not (w > 0.0) or not np.isfinite(d):
+            continue
+        jaco = _drop(cx, cy, r, c, pixfrac, xs, ys)
+        if jaco == 0.0 or not np.isfinite(jaco):
+            continue
+        xlo = min(min(xs[0], xs[1]), min(xs[2], xs[3]))
+        xhi = max(max(xs[0], xs[1]), max(xs[2], xs[3]))
+        ylo = min(min(ys[0], ys[1]), min(ys[2], ys[3]))
+        yhi = max(max(ys[0], ys[1]), max(ys[2], ys[3]))
+        ii0 = int(np.floor(xlo + 0.5))
+        jj0 = int(np.floor(ylo + 0.5))
+        ni = int(np.floor(xhi + 0.5)) - ii0 + 1
+        nj = int(np.floor(yhi + 0.5)) - jj0 + 1
+        if ni > kmax or nj > kmax:
+            continue
+        _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area)
+        for a in range(nj):
+            jj = jj0 + a
+            if jj < 0 or jj >= ny:
+                continue
+            for b in range(ni):
+                ii = ii0 + b
+                if ii < 0 or ii >= nx:
+                    continue
+                dow = -area[a, b] / jaco * w
+                if dow <= 0.0:
+                    continue
+                out_j[m] = jj
+                out_i[m] = ii
+                dnum[m] = d * dow
+                dwht[m] = dow
+                x0 = v0[r, c]
+                x1 = v1[r, c]
+                x2 = v2[r, c]
+                dvar[0, m] = (x0 if np.isfinite(x0) else 0.0) * dow * dow
+                dvar[1, m] = (x1 if np.isfinite(x1) else 0.0) * dow * dow
+                dvar[2, m] = (x2 if np.isfinite(x2) else 0.0) * dow * dow
+                # does another usable pixel of this image still land on (jj, ii)?
+                still = False
+                for q in range(off_r.size):
+                    r2 = r + off_r[q]
+                    c2 = c + off_c[q]
+                    if r2 < 0 or r2 >= nr or c2 < 0 or c2 >= nc:
+                        continue
+                    if flagged[r2, c2] or not (wgt[r2, c2] > 0.0) \
+                            or not np.isfinite(sci[r2, c2]):
+                        continue
+                    jq = _drop(cx, cy, r2, c2, pixfrac, qx, qy)
+                    if jq != 0.0 and _fraction_on(qx, qy, jq, jj, ii, one) > 0.0:
+                        still = True
+                        break
+                keep[m] = still
+                m += 1
+    return out_j[:m], out_i[:m], dnum[:m], dwht[:m], dvar[:, :m], keep[:m]

@@ -1,0 +1,144 @@
+"""Vectorized measurement helpers of :mod:`webbcal.algorithms.image3.catalog`.
+
+Everything here works on stacks of small cutouts (n_sources, k, k) gathered with one
+fancy-indexing operation, so thousands of sources cost milliseconds, not a Python loop
+through photutils per source.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["cutouts", "windowed_centroids", "ApertureTable", "drizzle_noise_correlation",
+           "aperture_variance_factor"]
+
+
+def cutouts(image, xc, yc, half: int, fill=0.0):
+    """Stack (n, 2·half+1, 2·half+1) of ``image`` around integer centres ``xc``, ``yc``.
+
+    Pixels outside the image get ``fill``.
+    """
+    ny, nx = image.shape
+    k = np.arange(-half, half + 1)
+    yy = np.asarray(yc, int)[:, None, None] + k[None, :, None]
+    xx = np.asarray(xc, int)[:, None, None] + k[None, None, :]
+    inside = (yy >= 0) & (yy < ny) & (xx >= 0) & (xx < nx)
+    out = image[np.clip(yy, 0, ny - 1), np.clip(xx, 0, nx - 1)]
+    return np.where(inside, out, fill)
+
+
+def windowed_centroids(data, x0, y0, sigma_win: float, *, n_iter: int = 8):
+    """SExtractor-style windowed centroids (XWIN/YWIN), vectorized.
+
+    Iterates ``x ← x + 2 Σ w I (x_i − x) / Σ w I`` with a Gaussian window of
+    ``sigma_win`` pixels about the current position. Returns (x, y) float64 (n,);
+    starting positions are kept where the window holds no positive flux.
+    """
+    half = int(np.ceil(4 * sigma_win)) + 1
+    xi, yi = np.rint(x0).astype(int), np.rint(y0).astype(int)
+    cut = cutouts(data, xi, yi, half)
+    k = np.arange(-half, half + 1, dtype=np.float64)
+    x = np.asarray(x0, np.float64) - xi
+    y = np.asarray(y0, np.float64) - yi
+    inv = 1.0 / (2.0 * sigma_win**2)
+    for _ in range(n_iter):
+        dx = k[None, None, :] - x[:, None, None]
+        dy = k[None, :, None] - y[:, None, None]
+        wi = np.exp(-(dx**2 + dy**2) * inv) * cut
+        s = wi.sum(axis=(1, 2))
+        ok = s > 0
+        sx = np.where(ok, (wi * dx).sum(axis=(1, 2)) / np.where(ok, s, 1), 0.0)
+        sy = np.where(ok, (wi * dy).sum(axis=(1, 2)) / np.where(ok, s, 1), 0.0)
+        x = np.clip(x + 2 * sx, -half + 1, half - 1)
+        y = np.clip(y + 2 * sy, -half + 1, half - 1)
+    return x + xi, y + yi
+
+
+class ApertureTable:
+    """Exact-overlap circular aperture weights tabulated on a sub-pixel phase grid.
+
+    Weights for a circle of radius ``r`` centred at sub-pixel phase (``py``, ``px``)
+    are computed once per phase node (``n_phase``² nodes, photutils' exact
+    circle/pixel overlap); a source uses the node nearest its phase, so its aperture
+    centre is off by at most 1/(2·``n_phase``) pixel: a second-order change of the
+    enclosed flux.
+    """
+
+    def __init__(self, radius: float, n_phase: int = 32):
+        from photutils.geometry import circular_overlap_grid
+
+        self.radius = float(radius)
+        self.n_phase = n_phase
+        self.half = int(np.ceil(radius)) + 1
+        size = 2 * self.half + 1
+        phases = (np.arange(n_phase) + 0.5) / n_phase - 0.5
+        w = np.zeros((n_phase, n_phase, size, size))
+        lo = -self.half - 0.5
+        for j, py in enumerate(phases):
+            for i, px in enumerate(phases):
+                w[j, i] = circular_overlap_grid(lo - px, -lo - px, lo - py, -lo - py, size,
+                                                size, self.radius, 1, 1)
+        self.weights = w
+
+    def sums(self, image, variance, x, y):
+        """Aperture sums of ``image`` and of ``variance`` (Σ w·var) at (x, y) (n,).
+
+        Also returns the summed weight of pixels where ``image`` is NaN (a masked
+        fraction) — those pixels count as zero.
+        """
+        xi, yi = np.rint(x).astype(int), np.rint(y).astype(int)
+        n = self.n_phase
+        px = np.clip(((x - xi + 0.5) * n).astype(int), 0, n - 1)
+        py = np.clip(((y - yi + 0.5) * n).astype(int), 0, n - 1)
+        w = self.weights[py, px]
+        cut = cutouts(image, xi, yi, self.half, fill=np.nan)
+        var = cutouts(variance, xi, yi, self.half, fill=0.0)
+        bad = ~np.isfinite(cut)
+        flux = (w * np.where(bad, 0.0, cut)).sum(axis=(1, 2))
+        vsum = (w * np.where(bad, 0.0, var)).sum(axis=(1, 2))
+        lost = (w * bad).sum(axis=(1, 2)) / w.sum(axis=(1, 2))
+        return flux, vsum, lost
+
+
+def drizzle_noise_correlation(drop: float, input_step: float, *, n_lags: int = 4,
+                              n_phases: int = 64) -> np.ndarray:
+    """1-D correlation of drizzled noise between output pixels ``k`` apart (k = 0..n_lags).
+
+    Model (one axis of the ``square`` kernel): input pixels ``input_step`` output
+    pixels apart drop intervals ``drop`` output pixels wide; an output pixel is the
+    overlap-weighted mean of the drops it meets. Averaged over the input grid's phase.
+    The 2-D correlation is the outer product (separable kernel).
+    """
+    cov = np.zeros(n_lags + 1)
+    if drop <= 0 or input_step <= 0:  # point kernel: every output pixel gets one input
+        cov[0] = 1.0
+        return cov
+    centres = np.arange(-n_lags - 4, n_lags + 5)
+    for a in (np.arange(n_phases) + 0.5) / n_phases:
+        lo_in = (np.arange(-int(8 / input_step) - n_lags, int(8 / input_step) + n_lags + 1)
+                 * input_step + a * input_step)
+        lo, hi = lo_in - drop / 2, lo_in + drop / 2
+        ov = np.clip(np.minimum(hi[:, None], centres[None, :] + 0.5)
+                     - np.maximum(lo[:, None], centres[None, :] - 0.5), 0, None)
+        c = ov / np.where(ov.sum(axis=0) > 0, ov.sum(axis=0), 1)[None, :]
+        mid = np.searchsorted(centres, 0)
+        for k in range(n_lags + 1):
+            cov[k] += float((c[:, mid] * c[:, mid + k]).sum())
+    return cov / cov[0]
+
+
+def aperture_variance_factor(table: ApertureTable, rho: np.ndarray) -> float:
+    """Var(aperture sum) / Σ w·σ² for correlated pixels of equal σ (phase-averaged).
+
+    ``rho`` is the 1-D correlation from :func:`drizzle_noise_correlation`.
+    """
+    from scipy.ndimage import convolve1d
+
+    kern = np.concatenate([rho[:0:-1], rho])
+    w = table.weights[::4, ::4].reshape(-1, *table.weights.shape[2:])
+    num = 0.0
+    for wi in w:
+        cw = convolve1d(convolve1d(wi, kern, axis=0, mode="constant"), kern, axis=1,
+                        mode="constant")
+        num += float((cw * wi).sum()) / float(wi.sum())
+    return num / len(w)
