@@ -26,7 +26,10 @@ def test_raw_to_float32_and_dq_init():
     res = initialize_dq(mask, raw.shape, pixeldq=old)
     assert res.pixeldq[1, 2] == DQ.DEAD | DQ.DO_NOT_USE and res.pixeldq[0, 0] == DQ.HOT
     assert res.pixeldq.sum() == DQ.DEAD + DQ.DO_NOT_USE + DQ.HOT
-    assert res.groupdq.shape == raw.shape and res.groupdq.dtype == np.uint8 and not res.groupdq.any()
+    # official: the mask's DO_NOT_USE goes into every group (no ramp fit on bad pixels)
+    assert res.groupdq.shape == raw.shape and res.groupdq.dtype == np.uint8
+    assert (res.groupdq[..., 1, 2] == DQ.DO_NOT_USE).all()
+    assert res.groupdq.sum() == DQ.DO_NOT_USE * raw.shape[0] * raw.shape[1]
     with pytest.raises(WebbcalError, match=r"expected shape \(4, 5\).*found \(5, 4\)"):
         initialize_dq(mask.T, raw.shape)
 

@@ -76,7 +76,10 @@ def test_chain_produces_expected_ramp_and_status():
     np.testing.assert_allclose(model.data[0, :, 10, 10], expect, atol=1e-4)
     for key in ("S_DQINIT", "S_SATURA", "S_SUPERB", "S_LINEAR", "S_DARK"):
         assert model.header[key] == "COMPLETE"
-    assert not model.groupdq.any()
+    # only the masked DO_NOT_USE pixel carries group flags (copied into every group)
+    flagged = model.groupdq.any(axis=(0, 1))
+    assert flagged[5, 5] and flagged.sum() == 1
+    assert (model.groupdq[:, :, 5, 5] == DQ.DO_NOT_USE).all()
 
 
 def test_refpix_skipped_without_reference_pixels_and_complete_with():

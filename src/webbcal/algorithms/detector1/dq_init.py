@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from webbcal.datamodels.dqflags import DQ
+
 from webbcal.errors import WebbcalError
 
 __all__ = ["DqInitResult", "initialize_dq", "raw_to_float32", "check_ramp_arrays"]
@@ -109,7 +111,9 @@ def initialize_dq(
     pixeldq : ndarray, (ny, nx) uint32, optional
         Existing pixel DQ, ORed with the mask (a new array is returned).
     groupdq : ndarray, (nints, ngroups, ny, nx) uint8, optional
-        Existing group DQ, kept as is; created as zeros when absent.
+        Existing group DQ, kept; created as zeros when absent. As the official step
+        does, the mask's DO_NOT_USE is ORed into every group so that no ramp is fit
+        on a bad pixel.
 
     Returns
     -------
@@ -126,4 +130,5 @@ def initialize_dq(
     else:
         check_plane("groupdq", groupdq, shape)
         gdq = np.ascontiguousarray(groupdq, dtype=np.uint8)
+    gdq |= (pdq & np.uint32(DQ.DO_NOT_USE)).astype(np.uint8)  # broadcast over ints, groups
     return DqInitResult(pixeldq=pdq, groupdq=gdq)
