@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from _official import run_official_worker  # noqa: E402
 from detector1 import DEFAULT_CACHE, ensure_world, pick_exposure  # noqa: E402
 
 OFFICIAL_SKIPS = ("persistence", "emicorr", "charge_migration", "clean_flicker_noise",
@@ -95,21 +95,8 @@ def _official_worker(opts: argparse.Namespace) -> None:
 
 
 def run_official(python: Path, uncal: Path, out: Path, world: dict, jump: dict) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("CRDS_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["CRDS_PATH"] = world["crds_path"]
-    if world.get("context"):
-        env["CRDS_CONTEXT"] = world["context"]
-    env["CRDS_OBSERVATORY"] = "jwst"
-    env["CRDS_READONLY_CACHE"] = "1"
-    cmd = [str(python), str(Path(__file__).resolve()), "--official-worker",
-           "--uncal", str(uncal), "--out", str(out), "--jump", json.dumps(jump)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError(f"official pipeline failed ({proc.returncode}):\n"
-                       f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return run_official_worker(python, __file__, ["--uncal", str(uncal), "--out", str(out),
+                                                  "--jump", json.dumps(jump)], world)
 
 
 def run_ours(uncal: Path, out: Path, world: dict, jump: dict) -> dict:

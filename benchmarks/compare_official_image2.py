@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +55,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from _official import run_official_worker  # noqa: E402
 from detector1 import DEFAULT_CACHE, ensure_world, pick_exposure  # noqa: E402
 
 #: reference types the simulated CRDS cache holds for image2
@@ -111,21 +111,8 @@ def _cpu() -> float:
 
 
 def run_official(python: Path, rate: Path, out: Path, world: dict) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("CRDS_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["CRDS_PATH"] = world["crds_path"]
-    if world.get("context"):
-        env["CRDS_CONTEXT"] = world["context"]
-    env["CRDS_OBSERVATORY"] = "jwst"
-    env["CRDS_READONLY_CACHE"] = "1"
-    cmd = [str(python), str(Path(__file__).resolve()), "--official-worker",
-           "--rate", str(rate), "--out", str(out)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError(f"official pipeline failed ({proc.returncode}):\n"
-                       f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return run_official_worker(python, __file__, ["--rate", str(rate), "--out", str(out)],
+                               world)
 
 
 # ---------------------------------------------------------------------- our side

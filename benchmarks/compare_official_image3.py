@@ -57,6 +57,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _official import official_env, worker_result  # noqa: E402
 REPO = HERE.parent
 
 _OURS = r"""
@@ -167,30 +170,11 @@ scale = float(np.sqrt(abs(np.linalg.det(cd))))
 asdf.AsdfFile({"wcs": w, "pixel_scale": scale}).write_to(out + "/output_wcs.asdf")
 """
     proc = subprocess.run([str(python), "-c", code, json.dumps(spec)], capture_output=True,
-                          text=True, env=_official_env(None))
+                          text=True, env=official_env(None))
     if proc.returncode:
         raise RuntimeError(f"writing official reference files failed:\n{proc.stderr[-3000:]}")
     return {"apcorr": str(out / "apcorr.fits"), "abvegaoffset": str(out / "abvegaoffset.asdf"),
             "output_wcs": str(out / "output_wcs.asdf")}
-
-
-def _official_env(world: dict | None) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("CRDS_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    if world is not None:
-        env["CRDS_PATH"] = str(world["crds_path"])
-        env["CRDS_CONTEXT"] = world["context"]
-    env["CRDS_OBSERVATORY"] = "jwst"
-    env["CRDS_READONLY_CACHE"] = "1"
-    return env
-
-
-def _result(proc) -> dict:
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError(f"pipeline failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n"
-                       f"{proc.stderr[-4000:]}")
 
 
 def make_cals(world: Path, cal_dir: Path) -> None:
@@ -315,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     refcat = str(opts.world / "reference_catalog.ecsv") if opts.abs_refcat else ""
 
     steps = {"tweakreg": {"abs_refcat": refcat}}
-    ours = _result(subprocess.run([sys.executable, "-c", _OURS, str(asn), str(out / "webbcal"),
+    ours = worker_result(subprocess.run([sys.executable, "-c", _OURS, str(asn), str(out / "webbcal"),
                                    json.dumps(steps)], capture_output=True, text=True))
     our_i2d = out / "webbcal" / f"{product}_i2d.fits"
     our_cat = out / "webbcal" / f"{product}_cat.ecsv"
@@ -330,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         world = {"crds_path": opts.world / "crds_cache", "context": "jwst_0001.pmap"}
         cmd = [str(opts.official_python), str(Path(__file__).resolve()), "--official-worker",
                "--asn", str(asn), "--out", str(out / "official"), "--config", json.dumps(cfg)]
-        official = _result(subprocess.run(cmd, env=_official_env(world), capture_output=True,
+        official = worker_result(subprocess.run(cmd, env=official_env(world), capture_output=True,
                                           text=True))
         record.write_text(json.dumps(official))
     load = open("/proc/loadavg").read().split()[:3] if Path("/proc/loadavg").exists() else "?"
