@@ -120,86 +120,68 @@ def drizzle_square(cx, cy, sci, wgt, v0, v1, v2, pixfrac, row0, chunk, kmax, con
     nv = out_var.shape[0]
     first = row0 // chunk
     last = (row0 + nr - 1) // chunk
-    if True:
-        start = first + ((parity - first) % 2)
-        n_chunks = max((last - start) // 2 + 1, 0)
-        for q in prange(n_chunks):
-            k = start + 2 * q
-            r_lo = max(k * chunk - row0, 0)
-            r_hi = min((k + 1) * chunk - row0, nr)
-            area = np.empty((kmax, kmax))
-            xs = np.empty(4)
-            ys = np.empty(4)
-            for r in range(r_lo, r_hi):
-                for c in range(nc):
-                    w = wgt[r, c]
-                    d = sci[r, c]
-                    if not (w > 0.0) or not np.isfinite(d):
+    start = first + ((parity - first) % 2)
+    n_chunks = max((last - start) // 2 + 1, 0)
+    for q in prange(n_chunks):
+        k = start + 2 * q
+        r_lo = max(k * chunk - row0, 0)
+        r_hi = min((k + 1) * chunk - row0, nr)
+        area = np.empty((kmax, kmax))
+        xs = np.empty(4)
+        ys = np.empty(4)
+        for r in range(r_lo, r_hi):
+            for c in range(nc):
+                w = wgt[r, c]
+                d = sci[r, c]
+                if not (w > 0.0) or not np.isfinite(d):
+                    continue
+                if nv:
+                    a0 = v0[r, c]
+                    a1 = v1[r, c]
+                    a2 = v2[r, c]
+                    a0 = a0 if np.isfinite(a0) else 0.0
+                    a1 = a1 if np.isfinite(a1) else 0.0
+                    a2 = a2 if np.isfinite(a2) else 0.0
+                # corners counter-clockwise (y up) and shoelace area (positive)
+                jaco = _drop(cx, cy, r, c, pixfrac, xs, ys)
+                xlo = min(min(xs[0], xs[1]), min(xs[2], xs[3]))
+                xhi = max(max(xs[0], xs[1]), max(xs[2], xs[3]))
+                ylo = min(min(ys[0], ys[1]), min(ys[2], ys[3]))
+                yhi = max(max(ys[0], ys[1]), max(ys[2], ys[3]))
+                if not (xhi > -0.5 and xlo < nx - 0.5 and yhi > -0.5 and ylo < ny - 0.5):
+                    continue  # off the output (NaN corners too)
+                ii0 = int(np.floor(xlo + 0.5))
+                ii1 = int(np.floor(xhi + 0.5))
+                jj0 = int(np.floor(ylo + 0.5))
+                jj1 = int(np.floor(yhi + 0.5))
+                ni = ii1 - ii0 + 1
+                nj = jj1 - jj0 + 1
+                if ni > kmax or nj > kmax:
+                    continue  # degenerate drop (caller sized kmax from the map)
+                if jaco == 0.0:
+                    continue
+                _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area)
+                norm = -w / jaco
+                for a in range(nj):
+                    jj = jj0 + a
+                    if jj < 0 or jj >= ny:
                         continue
-                    if nv:
-                        a0 = v0[r, c]
-                        a1 = v1[r, c]
-                        a2 = v2[r, c]
-                        a0 = a0 if np.isfinite(a0) else 0.0
-                        a1 = a1 if np.isfinite(a1) else 0.0
-                        a2 = a2 if np.isfinite(a2) else 0.0
-                    # corners counter-clockwise (y up):
-                    # (c-½,r-½) (c+½,r-½) (c+½,r+½) (c-½,r+½)
-                    xs[0] = cx[r, c]
-                    ys[0] = cy[r, c]
-                    xs[1] = cx[r, c + 1]
-                    ys[1] = cy[r, c + 1]
-                    xs[2] = cx[r + 1, c + 1]
-                    ys[2] = cy[r + 1, c + 1]
-                    xs[3] = cx[r + 1, c]
-                    ys[3] = cy[r + 1, c]
-                    if pixfrac != 1.0:
-                        mx = 0.25 * (xs[0] + xs[1] + xs[2] + xs[3])
-                        my = 0.25 * (ys[0] + ys[1] + ys[2] + ys[3])
-                        for e in range(4):
-                            xs[e] = mx + pixfrac * (xs[e] - mx)
-                            ys[e] = my + pixfrac * (ys[e] - my)
-                    xlo = min(min(xs[0], xs[1]), min(xs[2], xs[3]))
-                    xhi = max(max(xs[0], xs[1]), max(xs[2], xs[3]))
-                    ylo = min(min(ys[0], ys[1]), min(ys[2], ys[3]))
-                    yhi = max(max(ys[0], ys[1]), max(ys[2], ys[3]))
-                    if not (xhi > -0.5 and xlo < nx - 0.5 and yhi > -0.5 and ylo < ny - 0.5):
-                        continue  # off the output (NaN corners too)
-                    ii0 = int(np.floor(xlo + 0.5))
-                    ii1 = int(np.floor(xhi + 0.5))
-                    jj0 = int(np.floor(ylo + 0.5))
-                    jj1 = int(np.floor(yhi + 0.5))
-                    ni = ii1 - ii0 + 1
-                    nj = jj1 - jj0 + 1
-                    if ni > kmax or nj > kmax:
-                        continue  # degenerate drop (caller sized kmax from the map)
-                    # shoelace area, positive counter-clockwise
-                    jaco = 0.5 * ((xs[0] - xs[2]) * (ys[1] - ys[3])
-                                  - (xs[1] - xs[3]) * (ys[0] - ys[2]))
-                    if jaco == 0.0:
-                        continue
-                    _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area)
-                    norm = -w / jaco
-                    for a in range(nj):
-                        jj = jj0 + a
-                        if jj < 0 or jj >= ny:
+                    for b in range(ni):
+                        ii = ii0 + b
+                        if ii < 0 or ii >= nx:
                             continue
-                        for b in range(ni):
-                            ii = ii0 + b
-                            if ii < 0 or ii >= nx:
-                                continue
-                            dow = area[a, b] * norm
-                            if dow <= 0.0:
-                                continue
-                            out_num[jj, ii] += d * dow
-                            out_wht[jj, ii] += dow
-                            if nv:
-                                dow2 = dow * dow
-                                out_var[0, jj, ii] += a0 * dow2
-                                out_var[1, jj, ii] += a1 * dow2
-                                out_var[2, jj, ii] += a2 * dow2
-                            if out_con.shape[0] > 0:
-                                out_con[con_plane, jj, ii] |= con_bit
+                        dow = area[a, b] * norm
+                        if dow <= 0.0:
+                            continue
+                        out_num[jj, ii] += d * dow
+                        out_wht[jj, ii] += dow
+                        if nv:
+                            dow2 = dow * dow
+                            out_var[0, jj, ii] += a0 * dow2
+                            out_var[1, jj, ii] += a1 * dow2
+                            out_var[2, jj, ii] += a2 * dow2
+                        if out_con.shape[0] > 0:
+                            out_con[con_plane, jj, ii] |= con_bit
 
 
 @njit(cache=True)
