@@ -33,6 +33,19 @@ Snowball flagging alone is compared group by group in ``benchmarks/snowballs.py`
 
 Steps the official pipeline has but NIRCam imaging in the simulated cache cannot use
 (persistence: no trap reference files) are skipped there; webbcal has no such steps.
+
+Measured (engineer H1, 2026-11-24, shared 2-core machine at load average ~9;
+``--preset ceers-mini --reuse-official``, jump 4σ with snowball flagging on):
+
+* before (HEAD 6e9fc85): rate within 0.1σ 93.76 % of good pixels;
+* after the ramp-fit fix (segments and integrations combined with inverse *read-noise*
+  variance weights, stcal ≥ 1.15 / JP-4318; SATURATED kept on partially saturated
+  ramps): rate within 0.1σ 100.000 % of 4 155 133 good pixels, DQ identical 100.000 %.
+* ramp fit alone, both fits on the same official post-jump RampModel (official
+  Detector1 through ``jump``, then stcal's ``RampFitStep`` vs ``fit_ramps``):
+  94.29 → 100.000 % within 0.1σ (clean ramps 100 → 100 %, with jumps
+  60.03 → 100 %, saturated 98.18 → 100 %), rate DQ identical 99.979 → 100 %;
+  VAR_POISSON/VAR_RNOISE/ERR agree to < 3e-7 relative everywhere (before and after).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ LARGE_VARIANCE_THRESHOLD = 1.0e6
 POWERS = (0.0, 0.4, 1.0, 3.0, 6.0, 10.0)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def snr_power_index(snr):
     """Index into :data:`POWERS` of the weighting exponent for a segment S/N."""
     if snr < 5.0:
@@ -53,20 +53,6 @@ def weight_table(ngroups):
     return tab
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
-def _nan_median_sorted_prefix(buf, n):
-    """Median of the non-NaN values in ``buf[:n]`` (compacted in place); NaN if none."""
-    m = 0
-    for k in range(n):
-        v = buf[k]
-        if not math.isnan(v):
-            buf[m] = v
-            m += 1
-    if m == 0:
-        return math.nan
-    return _median_inplace(buf, m)
-
-
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _integration_median_rate(dl, ql, x, o, ngroups, group_time, dnu, jump, buf):
     """Median first-difference rate (DN/s) of one integration (pixel ``x`` of the row
@@ -88,7 +74,15 @@ def _integration_median_rate(dl, ql, x, o, ngroups, group_time, dnu, jump, buf):
             all_nan = False
     if all_nan and not math.isnan(loc0):
         buf[0] = loc0
-    return _nan_median_sorted_prefix(buf, ngroups - 1)
+    m = 0
+    for k in range(ngroups - 1):
+        v = buf[k]
+        if not math.isnan(v):
+            buf[m] = v
+            m += 1
+    if m == 0:
+        return math.nan
+    return _median_inplace(buf, np.int64(m))
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -106,8 +100,8 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
     rate_num = 0.0
     rate_ivp = 0.0
     rate_ivr = 0.0
-    rate_ive = 0.0
     rate_dq = pixdq
+    any_sat = False
     mrate_acc = 0.0
     # --- group statistics, special single-group cases and the median rate
     for i in range(nints):
@@ -278,7 +272,7 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
                 if var_p > 0.0:
                     ivp += 1.0 / var_p
                 ive += 1.0 / var_e
-                num += slope / var_e
+                num += slope / var_r  # stcal >= 1.15 (JP-4318): read-noise weights
             if ivp > 0.0:
                 vp_i = 1.0 / ivp
             if vp_i >= LARGE_VARIANCE_THRESHOLD:
@@ -293,12 +287,11 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
                 err_i = 0.0
             else:
                 ve = 1.0 / ive
-                slope_i = num * ve
+                slope_i = num * vr_i
                 err_i = 0.0 if ve > LARGE_VARIANCE_THRESHOLD else math.sqrt(ve)
             if ivp > 0.0:
                 rate_ivp += ivp
             rate_ivr += ivr
-            rate_ive += ive
             rate_num += num
         if idq & dnu:
             n_dnu += 1
@@ -306,6 +299,9 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
         if idq & sat:
             n_sat += 1
             slope_i = math.nan
+        if iscr[3, i] > 0:  # partial saturation: flagged, the slope kept
+            idq |= sat
+            any_sat = True
         out_i[i, 0] = slope_i
         out_i[i, 1] = idq
         out_i[i, 2] = vp_i
@@ -332,6 +328,8 @@ def _fit_pixel(dl, ql, x, nints, ngroups, pixdq, gain, rn_e, dcur, zf, use_zf, f
         vp = 0.0
         vr = 0.0
         err = 0.0
+    if any_sat:
+        rate_dq |= sat
     if not math.isnan(slope):
-        slope = slope / rate_ive
+        slope = slope * vr
     return slope, rate_dq, vp, vr, err

@@ -5,8 +5,9 @@ Two algorithms, both arrays in / typed result out:
 * ``"OLS"`` (default, the official pipeline's): ordinary least squares with the
   Fixsen et al. (2000) optimal weighting, ramps split into segments at jumps and
   ending at saturation / DO_NOT_USE, segments and integrations combined by inverse
-  variance, the official special cases (0, 1, 2 good groups, ZEROFRAME, one-group
-  suppression). Kernel: :mod:`._ramp_fit_kernels`.
+  read-noise variance (as stcal 1.20), the official special cases (0, 1, 2 good
+  groups, ZEROFRAME, one-group suppression). Kernel: :mod:`._ramp_fit_kernels`, run
+  in bands of rows on numba's number of threads.
 * ``"likely"``: the likelihood fit of Brandt (2024), see :mod:`.likely`.
 
 Example
@@ -32,6 +33,9 @@ __all__ = ["RampFitResult", "RampFitInputError", "fit_ramps"]
 #: Up to this many groups, the median rates of clean pixels come from a sorting network
 #: over whole rows and their slopes from precomputed coefficients (the fast path).
 _MAX_NETWORK_GROUPS = 33
+
+#: Rows per band handed to a thread (small enough to balance rows full of jumps).
+_BAND_ROWS = 16
 
 
 class RampFitInputError(WebbcalError, ValueError):
@@ -91,6 +95,30 @@ def _empty_result(nints, ny, nx) -> dict:
           for k in ("rateints", "var_poisson_ints", "var_rnoise_ints", "err_ints")}
     return {**f2, **f3, "dq": np.empty((ny, nx), np.uint32),
             "dq_ints": np.empty((nints, ny, nx), np.uint32)}
+
+
+def _threads() -> int:
+    """numba's thread count (``NUMBA_NUM_THREADS`` / ``numba.set_num_threads``)."""
+    import numba
+
+    return max(1, int(numba.get_num_threads()))
+
+
+def _run_row_bands(kernel, ny: int, args: tuple) -> None:
+    """``kernel(y0, y1, *args)`` over all rows in bands of :data:`_BAND_ROWS` rows, on
+    numba's number of threads (the kernel releases the GIL; each row is independent, so
+    the result does not depend on the split)."""
+    band = _BAND_ROWS
+    threads = _threads()
+    if threads == 1 or ny <= band:
+        kernel(0, ny, *args)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(threads, -(-ny // band))) as pool:
+        for f in [pool.submit(kernel, y0, min(y0 + band, ny), *args)
+                  for y0 in range(0, ny, band)]:
+            f.result()
 
 
 def fit_ramps(
@@ -178,12 +206,12 @@ def fit_ramps(
         raise RampFitInputError(f"algorithm: expected 'OLS' or 'likely', found {algorithm!r}")
     from webbcal.algorithms.detector1._jump_kernels import sorting_network
     from webbcal.algorithms.detector1._ramp_fit_kernels import (
-        ols_fit_kernel, slope_coefficients, weight_table)
+        ols_fit_rows, slope_coefficients, weight_table)
 
     use_zf = zeroframe is not None
     zf = (np.ascontiguousarray(zeroframe, dtype=np.float32) if use_zf
           else np.zeros((1, 1, 1), np.float32))
-    ols_fit_kernel(
+    args = (
         data, groupdq, pixeldq, gain, readnoise, dark, zf, use_zf,
         float(frame_time), float(group_time), int(nframes),
         bool(suppress_one_group and ngroups > 1),
@@ -195,4 +223,5 @@ def fit_ramps(
         out["rateints"], out["dq_ints"], out["var_poisson_ints"], out["var_rnoise_ints"],
         out["err_ints"],
     )
+    _run_row_bands(ols_fit_rows, ny, args)
     return RampFitResult(**out)
