@@ -41,6 +41,30 @@ CPU seconds are the comparable figure; the lead re-measures on an idle machine):
   ``expand_large_events=False`` (= base 0.45 + float32 cube 1.68 + group DQ 0.42 +
   outputs), 4.4 GB with snowball flagging on (snowballs.py's transient +1.9 GB).
   RAPID 100 total CPU 39–41 s at load ~9 (jump 24–43 s wall, ramp_fit 31–35 s wall).
+
+Measured (engineer H3, 2026-11-24, load average 4–10; the lead re-measures idle):
+
+* peak RSS, ceers-mini warm runs (VmHWM, kernels loaded from the numba cache):
+  1129 MB → 973–976 MB (937 MB with ``MALLOC_MMAP_THRESHOLD_=1048576``, which stops
+  glibc from keeping freed 16 MB blocks on its heap). RSS timeline of one warm run:
+  base after the warm-up 780 → 639 MB (cached references 512 → 368 MB: the dark is
+  kept without its unused ERR and cut to the planes the readout uses), read +144
+  (float32 cube), dq_init +24 (group DQ), saturation +52 transient, jump +38,
+  ramp_fit +140 (rate + rateints planes) = peak 997 MB in ramp_fit, 817 MB after it.
+  In a process that compiled the kernels itself the base is ~50 MB higher (1032 MB).
+* timed runs now start with the previous run's products deleted (untimed): replacing
+  two 80 MB files cost 15–60 ms of "write" that a fresh run does not pay.
+* write: the image extensions of each product are written by two threads at their
+  precomputed offsets (``os.pwrite``), byte-identical files; CPU 0.09–0.13 s for
+  rate + rateints before and after (the wall-clock gain needs an idle machine).
+* compile CPU of the per-pixel kernels, empty cache, tiny run + what the first full
+  frame adds (load ~10): see the H3 report / benchmarks/README.md; the kernels are now
+  serial ``nogil`` functions run on row bands by two threads (no parfor lowering),
+  refpix's two level kernels are one, and sat_grow_candidates is always called, so
+  the tiny warm-up compiles it. Outputs bitwise identical on tiny and ceers-mini.
+* RAPID 2048² (dark skipped, snowballs off), VmHWM of the timed run: 10 groups
+  902 MB, 50 groups 1659 MB, 100 groups 2666 MB = base ~500 + float32 cube + group DQ
+  (1.0× each, no other copy) + 160 MB of outputs + ≤ 64 MB transients.
 """
 
 from __future__ import annotations
@@ -80,12 +104,15 @@ def _worker(opts: argparse.Namespace) -> None:
             Detector1Pipeline(steps=steps, output_dir=out).run(opts.warmup)
             warmup_s = time.perf_counter() - t
         for k in range(opts.repeat):
+            for old in Path(out).iterdir():  # a fresh run writes new files (untimed)
+                old.unlink()
             if k == 1 or (k == 0 and opts.warmup):
                 _reset_peak_rss()  # the peak of the timed (warm) runs only
             pipe = Detector1Pipeline(steps=steps, output_dir=out)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), _cpu_s()
             pipe.run(opts.uncal)
-            runs.append({"total": time.perf_counter() - t, **pipe.timings})
+            runs.append({"total": time.perf_counter() - t, "cpu": _cpu_s() - c,
+                         **pipe.timings})
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         warm_peak_mb = _peak_rss_mb()
         traced = None
@@ -98,6 +125,14 @@ def _worker(opts: argparse.Namespace) -> None:
     print("RESULT " + json.dumps({"import_s": import_s, "runs": runs, "rss_mb": rss_mb,
                                   "warm_peak_mb": warm_peak_mb, "warmup_s": warmup_s,
                                   "tracemalloc_mb": traced, "jump": repr(jump)}))
+
+
+def _cpu_s() -> float:
+    """User + system CPU seconds of this process (all threads)."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 def _reset_peak_rss() -> None:
@@ -254,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     first, warm = res["runs"][0], res["runs"][1:]
     best = min(warm, key=lambda r: r["total"])
     print(f"jump parameters: {res['jump']}")
-    rows = [[k, f"{v:.3f}"] for k, v in best.items() if k not in ("total",)]
+    rows = [[k, f"{v:.3f}"] for k, v in best.items() if k not in ("total", "cpu")]
     print(_table(rows, ["step (best warm run)", "s"]))
     summary = [
         ["import webbcal.pipelines.detector1", f"{res['import_s']:.2f} s", ""],
@@ -264,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         [f"warm run (best of {len(warm)}), read+write incl.", f"{best['total']:.3f} s",
          "target <= 1 s"],
         ["warm runs, all", " ".join(f"{r['total']:.2f}" for r in warm), ""],
+        ["CPU s (user+sys) of those runs", " ".join(f"{r['cpu']:.2f}" for r in warm), ""],
+        ["load average (1, 5, 15 min)", " ".join(Path("/proc/loadavg").read_text().split()[:3])
+         if Path("/proc/loadavg").exists() else "n/a", ""],
         ["peak RSS during the warm runs (VmHWM)", f"{res['warm_peak_mb']:.0f} MB",
          "target <= 1024 MB"],
         ["peak RSS of the process (ru_maxrss)", f"{res['rss_mb']:.0f} MB", "incl. JIT"],
@@ -280,14 +318,16 @@ def main(argv: list[str] | None = None) -> int:
                        warmup=uncal)
             run = r["runs"][0]
             slow = sorted(((k, v) for k, v in run.items()
-                           if k not in ("total", "read", "write")), key=lambda kv: -kv[1])[:3]
+                           if k not in ("total", "cpu", "read", "write")),
+                          key=lambda kv: -kv[1])[:3]
             rapid_rows.append([n, f"{path.stat().st_size / 2**20:.0f}", f"{run['total']:.2f}",
-                               f"{run['total'] / n * 1000:.0f}", f"{run['read']:.2f}",
-                               f"{run['write']:.2f}", f"{r['warm_peak_mb']:.0f}",
+                               f"{run['cpu']:.2f}", f"{run['total'] / n * 1000:.0f}",
+                               f"{run['read']:.2f}", f"{run['write']:.2f}",
+                               f"{r['warm_peak_mb']:.0f}",
                                " ".join(f"{k}={v:.2f}" for k, v in slow)])
         print()
-        print(_table(rapid_rows, ["RAPID ngroups", "MB in", "total s", "ms/group", "read s",
-                                  "write s", "peak RSS MB (run)", "slowest steps"]))
+        print(_table(rapid_rows, ["RAPID ngroups", "MB in", "total s", "CPU s", "ms/group",
+                                  "read s", "write s", "peak RSS MB (run)", "slowest steps"]))
     return 0
 
 

@@ -203,3 +203,41 @@ def test_uncal_is_read_straight_into_float32(tiny_world):
     assert raw.data.dtype == np.uint16 and model.data.dtype == np.float32
     assert model.data.flags.c_contiguous
     assert np.array_equal(model.data, raw.data.astype(np.float32))
+
+
+def test_dark_is_cached_without_err_and_cut_to_the_planes_used(tiny_world, tmp_path):
+    """The dark_current step keeps only SCI planes the exposure uses and the DQ (no ERR),
+    and subtracts exactly what the whole reference would."""
+
+    from webbcal.algorithms.detector1.dark import subtract_dark
+    from webbcal.references import DarkRef, get_references
+    from webbcal.steps.detector1.dark_current import (_load_trimmed_dark,
+                                                       dark_planes_needed)
+
+    model = read_uncal(tiny_world.uncal_files[0], as_float32=True)
+    exp = model.exposure
+    with tiny_world.crds_env():
+        path = get_references(exp, ["dark"])["dark"]
+    full = DarkRef.read(path)
+    # a frame dark with more planes than needed: 3 groups of NFRAMES=2, GROUPGAP=1
+    frames = np.concatenate([full.data] * 3)[:12]
+    frame_dark = DarkRef(data=frames, err=np.ones_like(frames), dq=full.dq,
+                         header=full.header.copy())
+    frame_dark.header["NFRAMES"], frame_dark.header["GROUPGAP"] = 1, 0
+    frame_path = tmp_path / "frame_dark.fits"
+    frame_dark.write(frame_path)
+    header = model.header.copy()
+    header["NGROUPS"], header["NFRAMES"], header["GROUPGAP"] = 3, 2, 1
+    model.header = header
+    exp = model.exposure
+    trimmed = _load_trimmed_dark(frame_path, exp)
+    need = dark_planes_needed(3, 2, 1, 1, 0)
+    assert need == 8 and trimmed.err is None and trimmed.data.shape[0] == need
+    np.testing.assert_array_equal(trimmed.data, frames[:need])
+    assert _load_trimmed_dark(frame_path, exp).data is trimmed.data   # served from the cache
+    cube = np.random.default_rng(0).normal(size=(1, 3, *frames.shape[1:])).astype(np.float32)
+    a, b = cube.copy(), cube.copy()
+    pdq = np.zeros(frames.shape[1:], np.uint32)
+    subtract_dark(a, pdq.copy(), frames, full.dq, nframes=2, groupgap=1)
+    subtract_dark(b, pdq.copy(), trimmed.data, trimmed.dq, nframes=2, groupgap=1)
+    np.testing.assert_array_equal(a, b)

@@ -4,7 +4,8 @@ astropy parses the headers; image data is converted straight from the file's byt
 (a read-only mmap, or the unpacked bytes of a ``.gz``) into a native-byte-order numpy
 array by one numpy pass (byte swap, plus the sign-bit flip of the unsigned
 pseudo-integers FITS stores with BZERO = 2**15 / 2**31). No intermediate copy is made,
-and the result is native-order, which numba kernels require.
+and the result is native-order, which numba kernels require. Writing lives in
+``_fits_write``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = ["FitsFile", "clean_header", "STRUCTURAL_KEYS"]
 _BITPIX = {8: np.uint8, 16: np.int16, 32: np.int32, 64: np.int64,
            -32: np.float32, -64: np.float64}
 _UNSIGNED = {16: (np.uint16, 2**15), 32: (np.uint32, 2**31), 64: (np.uint64, 2**63)}
+_READ_CHUNK = 1 << 20  # elements converted per pass when reading into another dtype
 
 #: Keywords astropy derives from the data; never copied between headers.
 STRUCTURAL_KEYS = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT",
@@ -225,7 +227,7 @@ class FitsFile:
                               f"{len(self._buffer) - offset} bytes (file truncated)")
         flat = out.reshape(-1)
         page = mmap.PAGESIZE
-        step = _CHUNK
+        step = _READ_CHUNK
         for start in range(0, out.size, step):
             n = min(step, out.size - start)
             src = np.frombuffer(self._buffer, dtype=dtype.newbyteorder(">"), count=n,
@@ -298,70 +300,3 @@ def _convert(data: np.ndarray, dtype: np.dtype, path, name) -> np.ndarray:
     if not ok:
         raise FormatError(path, f"extension {name}", f"{dtype} data", f"{src} data")
     return data.astype(dtype)
-
-
-# ---------------------------------------------------------------------- writing
-_BLOCK = 2880
-_TO_BITPIX = {np.dtype(np.uint8): (8, 0), np.dtype(np.int16): (16, 0),
-              np.dtype(np.uint16): (16, 2**15), np.dtype(np.int32): (32, 0),
-              np.dtype(np.uint32): (32, 2**31), np.dtype(np.int64): (64, 0),
-              np.dtype(np.float32): (-32, 0), np.dtype(np.float64): (-64, 0)}
-_CHUNK = 1 << 22  # elements converted per pass when writing
-
-
-def _padded(raw: bytes, fill: bytes) -> bytes:
-    return raw + fill * (-len(raw) % _BLOCK)
-
-
-def primary_bytes(header: fits.Header) -> bytes:
-    """Header block of a data-less primary HDU carrying ``header``'s cards."""
-    h = fits.Header([("SIMPLE", True, "conforms to FITS standard"),
-                     ("BITPIX", 8, "array data type"),
-                     ("NAXIS", 0, "number of array dimensions"), ("EXTEND", True)])
-    h.extend(clean_header(header).cards, end=True)
-    return h.tostring().encode("ascii")
-
-
-def write_image_hdu(f, name: str, data: np.ndarray, header: fits.Header | None) -> None:
-    """Write one IMAGE extension (header + big-endian data + padding) to file ``f``.
-
-    Unsigned integers are stored the FITS way (signed + BZERO), converting in chunks
-    so no full-size temporary copy is made.
-    """
-    data = np.asarray(data)
-    dtype = data.dtype.newbyteorder("=")
-    if dtype not in _TO_BITPIX:
-        raise TypeError(f"cannot write {data.dtype} arrays to FITS")
-    bitpix, bzero = _TO_BITPIX[dtype]
-    cards = [("XTENSION", "IMAGE", "Image extension"), ("BITPIX", bitpix, "array data type"),
-             ("NAXIS", data.ndim, "number of array dimensions")]
-    cards += [(f"NAXIS{k}", n) for k, n in enumerate(reversed(data.shape), start=1)]
-    cards += [("PCOUNT", 0, "number of parameters"), ("GCOUNT", 1, "number of groups")]
-    if bzero:
-        cards += [("BSCALE", 1), ("BZERO", bzero)]
-    cards += [("EXTNAME", name, "extension name")]
-    h = fits.Header(cards)
-    h.extend(clean_header(header).cards, end=True)
-    f.write(h.tostring().encode("ascii"))
-    flat = np.ascontiguousarray(data).reshape(-1)
-    stored = np.dtype(dtype).newbyteorder(">")
-    buf = np.empty(min(flat.size, _CHUNK), dtype=stored)
-    for start in range(0, flat.size, _CHUNK):
-        chunk = flat[start:start + _CHUNK]
-        out = buf[:chunk.size]
-        if bzero:
-            np.bitwise_xor(chunk, dtype.type(bzero), out=out, casting="unsafe")
-        else:
-            np.copyto(out, chunk, casting="unsafe")
-        f.write(memoryview(out).cast("B"))
-    f.write(b"\0" * (-(flat.size * dtype.itemsize) % _BLOCK))
-
-
-def write_astropy_hdu(f, hdu) -> None:
-    """Write a non-image HDU (tables, ASDF) with astropy, as an extension."""
-    import io
-
-    buffer = io.BytesIO()
-    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buffer, output_verify="silentfix")
-    empty_primary = len(fits.PrimaryHDU().header.tostring())
-    f.write(buffer.getvalue()[empty_primary:])

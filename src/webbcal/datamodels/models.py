@@ -19,8 +19,9 @@ import numpy as np
 from astropy.io import fits
 
 from webbcal.datamodels._errors import FormatError, atomic_write
-from webbcal.datamodels._fits import (clean_header, primary_bytes, write_astropy_hdu,
-                                       write_image_hdu)
+from webbcal.datamodels._fits import clean_header
+from webbcal.datamodels._fits_write import (astropy_hdu_bytes, image_header_bytes,
+                                             primary_bytes, write_image_data, write_parts)
 from webbcal.datamodels.exposure import ExposureInfo
 
 __all__ = ["RampModel", "ImageModel", "CubeModel", "MosaicModel"]
@@ -97,8 +98,9 @@ class _ModelBase:
     def write(self, path) -> None:
         """Write the product to ``path`` atomically (temporary name, then rename).
 
-        Image extensions are written directly (one conversion pass, in chunks);
-        tables and the ASDF extension go through astropy.
+        Image extensions are written directly (one conversion pass, in chunks, the
+        extensions in parallel threads at their known offsets); tables and the ASDF
+        extension go through astropy. A ``.gz`` path is written as one gzip stream.
         """
         self.validate()
         wcs = getattr(self, "wcs", None)
@@ -107,19 +109,28 @@ class _ModelBase:
             from webbcal.datamodels._asdf import make_asdf_hdu
 
             asdf_hdu = make_asdf_hdu({"meta": {"wcs": wcs}})
-        opener = gzip.open if str(path).lower().endswith(".gz") else open
-        with atomic_write(path) as tmp, opener(tmp, "wb") as f:
-            f.write(primary_bytes(self._primary_header()))
-            for extname, attr, dtype, value in self._arrays():
-                if value.dtype.names:
-                    write_astropy_hdu(f, fits.BinTableHDU(data=np.asarray(value),
-                                                          name=extname))
-                    continue
-                arr = np.asarray(value, dtype=dtype) if dtype else np.asarray(value)
-                header = self.sci_header if extname == "SCI" else None
-                write_image_hdu(f, extname, arr, header)
-            if asdf_hdu is not None:
-                write_astropy_hdu(f, asdf_hdu)
+        gz = str(path).lower().endswith(".gz")
+        parts: list = [primary_bytes(self._primary_header())]
+        for extname, attr, dtype, value in self._arrays():
+            if value.dtype.names:
+                parts.append(astropy_hdu_bytes(fits.BinTableHDU(data=np.asarray(value),
+                                                                name=extname)))
+                continue
+            arr = np.asarray(value, dtype=dtype) if dtype else np.asarray(value)
+            header = self.sci_header if extname == "SCI" else None
+            parts += [image_header_bytes(extname, arr, header), arr]
+        if asdf_hdu is not None:
+            parts.append(astropy_hdu_bytes(asdf_hdu))
+        with atomic_write(path) as tmp:
+            if gz:  # one stream
+                with gzip.open(tmp, "wb") as f:
+                    for part in parts:
+                        if isinstance(part, bytes):
+                            f.write(part)
+                        else:
+                            write_image_data(f, part)
+            else:  # image data of the extensions written in parallel, at their offsets
+                write_parts(tmp, parts)
         self.filename = str(path)
 
 

@@ -1,25 +1,62 @@
 """numba kernels for the per-pixel ramp corrections (dq_init … dark_current).
 
 Private: called only by the wrappers in this folder, which validate shapes and
-dtypes. Every kernel works in place on C-contiguous arrays, runs one ``prange`` over
-rows (``nplanes * ny`` or ``nints * ny``) and touches the 4-D cube once. Conventions:
-``data`` float32 (nints, ngroups, ny, nx) or (nplanes, ny, nx); ``gdq`` uint8 of the
-same shape; ``pdq`` uint32 (ny, nx); DQ bits arrive as plain ``int``.
+dtypes. Every kernel works in place on C-contiguous arrays and handles the rows (or
+``plane * ny + row`` indices) ``lo … hi - 1`` of its cube; :func:`run_rows` splits the
+rows among threads. The kernels are serial ``nogil`` functions rather than
+``parallel=True`` ones: parfor lowering tripled their compile time, and row bands on
+Python threads run as fast. Conventions: ``data`` float32 (nints, ngroups, ny, nx) or
+(nplanes, ny, nx); ``gdq`` uint8 of the same shape; ``pdq`` uint32 (ny, nx); DQ bits
+and ``lo``/``hi`` arrive as plain ``int`` (one signature for every frame size).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+_POOL = None  # worker threads of run_rows (created on first use)
+_POOL_SIZE = 0
+
+
+def run_rows(kernel, n, *args):
+    """Call ``kernel(*args, lo, hi)`` on bands of ``range(n)``, one per numba thread.
+
+    The kernel must release the GIL (``nogil=True``) and touch only its own rows'
+    outputs. The bands are contiguous and about equal; the calling thread takes the
+    first. With one thread (``numba.set_num_threads(1)``) it is one call.
+    """
+    global _POOL, _POOL_SIZE
+    import numba
+
+    n = int(n)
+    nthreads = max(1, min(numba.get_num_threads(), n // 8))
+    if nthreads == 1:
+        kernel(*args, 0, n)
+        return
+    if _POOL is None or _POOL_SIZE < nthreads - 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=nthreads - 1, thread_name_prefix="webbcal-rows")
+        _POOL_SIZE = nthreads - 1
+    bounds = [n * t // nthreads for t in range(nthreads + 1)]
+    futures = [_POOL.submit(kernel, *args, bounds[t], bounds[t + 1])
+               for t in range(1, nthreads)]
+    try:
+        kernel(*args, bounds[0], bounds[1])
+    finally:
+        for f in futures:
+            f.result()
+
 
 # ----------------------------------------------------------------------------- dq_init
 
 
-@njit(cache=True, parallel=True)
-def raw_to_float32(raw, out):
+@njit(cache=True, nogil=True)
+def raw_to_float32(raw, out, lo, hi):
     """Copy a raw uint16 cube (nplanes, ny, nx) into float32 ``out`` of the same shape."""
     nplanes, ny, nx = raw.shape
-    for k in prange(nplanes * ny):
+    for k in range(lo, hi):
         p = k // ny
         y = k - p * ny
         r = raw[p, y]
@@ -31,8 +68,8 @@ def raw_to_float32(raw, out):
 # -------------------------------------------------------------------------- saturation
 
 
-@njit(cache=True, parallel=True)
-def sat_thresholds(sat, sat_dq, pdq, thr, nosat, no_sat_check, atod_limit):
+@njit(cache=True, nogil=True)
+def sat_thresholds(sat, sat_dq, pdq, thr, nosat, no_sat_check, atod_limit, lo, hi):
     """Effective thresholds ``thr`` (ny, nx) float32; ``pdq |= sat_dq`` (+ NO_SAT_CHECK on NaN).
 
     NO_SAT_CHECK and NaN thresholds become ``atod_limit + 1`` (never reached by 16-bit
@@ -41,7 +78,7 @@ def sat_thresholds(sat, sat_dq, pdq, thr, nosat, no_sat_check, atod_limit):
     ny, nx = sat.shape
     nsc = np.uint32(no_sat_check)
     big = np.float32(atod_limit + 1.0)
-    for y in prange(ny):
+    for y in range(lo, hi):
         sr = sat[y]
         dr = sat_dq[y]
         pr = pdq[y]
@@ -56,8 +93,8 @@ def sat_thresholds(sat, sat_dq, pdq, thr, nosat, no_sat_check, atod_limit):
             pr[x] |= d
 
 
-@njit(cache=True, parallel=True)
-def sat_first_group(data, gdq, thr, first, adfloor, adfloor_bits):
+@njit(cache=True, nogil=True)
+def sat_first_group(data, gdq, thr, first, adfloor, adfloor_bits, lo, hi):
     """First group at/above threshold per pixel (``ngroups`` if none); A/D floor flags.
 
     data (ngroups, ny, nx) float32 of one integration; ``first`` (ny, nx) int32.
@@ -66,7 +103,7 @@ def sat_first_group(data, gdq, thr, first, adfloor, adfloor_bits):
     backwards with branch-free selects on int32 row buffers (vectorised by LLVM).
     """
     ng, ny, nx = data.shape
-    for y in prange(ny):
+    for y in range(lo, hi):
         f = np.full(nx, ng, dtype=np.int32)
         t = thr[y]
         for g in range(ng - 1, -1, -1):
@@ -87,8 +124,8 @@ def sat_first_group(data, gdq, thr, first, adfloor, adfloor_bits):
             fo[x] = f[x]
 
 
-@njit(cache=True, parallel=True)
-def sat_grow_flag(first, gfirst, gdq, satany, n_grow, saturated):
+@njit(cache=True, nogil=True)
+def sat_grow_flag(first, gfirst, gdq, satany, n_grow, saturated, lo, hi):
     """Grow the first-saturated group over a (2n+1)² box and flag SATURATED from there on.
 
     ``gfirst[y, x] = min(first[box])`` (separable: column minimum, then row minimum);
@@ -97,7 +134,7 @@ def sat_grow_flag(first, gfirst, gdq, satany, n_grow, saturated):
     """
     ng, ny, nx = gdq.shape
     sat8 = np.uint8(saturated)
-    for y in prange(ny):
+    for y in range(lo, hi):
         y0 = max(0, y - n_grow)
         y1 = min(ny, y + n_grow + 1)
         colmin = first[y0].copy()
@@ -124,9 +161,9 @@ def sat_grow_flag(first, gfirst, gdq, satany, n_grow, saturated):
                 q[x] = q[x] | sat8 if g >= gf[x] else q[x]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def sat_read_pattern_passes(data, gdq, thr, gfirst, dilution, nosat, cand, rowany,
-                            scale0, inv_n1, do_second, saturated, dnu):
+                            scale0, inv_n1, do_second, saturated, dnu, lo, hi):
     """The official passes that use the read pattern, for one integration.
 
     Mid-group saturation: a pixel is a candidate at group ``g`` when ``g + 1`` is the
@@ -144,7 +181,7 @@ def sat_read_pattern_passes(data, gdq, thr, gfirst, dilution, nosat, cand, rowan
     ng, ny, nx = data.shape
     sat8 = np.uint8(saturated)
     dnu8 = np.uint8(dnu)
-    for y in prange(ny):
+    for y in range(lo, hi):
         gf = gfirst[y]
         cr = cand[y]
         n = 0
@@ -166,14 +203,14 @@ def sat_read_pattern_passes(data, gdq, thr, gfirst, dilution, nosat, cand, rowan
         rowany[y] = n > 0
 
 
-@njit(cache=True, parallel=True)
-def sat_grow_candidates(cand, rowany, gdq, n_grow, dnu):
+@njit(cache=True, nogil=True)
+def sat_grow_candidates(cand, rowany, gdq, n_grow, dnu, lo, hi):
     """OR ``dnu`` into ``gdq[cand[q], p]`` for every pixel p within the box of a candidate q.
 
     Only rows with ``rowany`` set are scanned.
     """
     ng, ny, nx = gdq.shape
-    for y in prange(ny):
+    for y in range(lo, hi):
         y0 = max(0, y - n_grow)
         y1 = min(ny, y + n_grow + 1)
         for yy in range(y0, y1):
@@ -186,18 +223,26 @@ def sat_grow_candidates(cand, rowany, gdq, n_grow, dnu):
                         gdq[c, y, x] |= np.uint8(dnu)
 
 
-@njit(cache=True, parallel=True)
-def sat_zeroframe(zf, thr, n_grow):
-    """Zero the ZEROFRAME (ny, nx) where it is saturated (grown) or at the A/D floor."""
+@njit(cache=True, nogil=True)
+def sat_zeroframe_bad(zf, thr, bad, lo, hi):
+    """``bad`` (ny, nx) uint8: 1 where the ZEROFRAME is saturated, 2 at the A/D floor."""
     ny, nx = zf.shape
-    bad = np.zeros((ny, nx), dtype=np.uint8)
-    for y in prange(ny):
+    for y in range(lo, hi):
         for x in range(nx):
             if zf[y, x] >= thr[y, x]:
                 bad[y, x] = 1
             elif zf[y, x] <= 0:
                 bad[y, x] = 2
-    for y in prange(ny):
+            else:
+                bad[y, x] = 0
+
+
+@njit(cache=True, nogil=True)
+def sat_zeroframe_zero(zf, bad, n_grow, lo, hi):
+    """Zero the ZEROFRAME (ny, nx) where ``bad`` is set or a saturated pixel is within
+    the (2n+1)² box (run after :func:`sat_zeroframe_bad` finished on every row)."""
+    ny, nx = zf.shape
+    for y in range(lo, hi):
         y0 = max(0, y - n_grow)
         y1 = min(ny, y + n_grow + 1)
         for x in range(nx):
@@ -215,11 +260,11 @@ def sat_zeroframe(zf, thr, n_grow):
 # --------------------------------------------------------------------------- superbias
 
 
-@njit(cache=True, parallel=True)
-def subtract_plane(data, plane):
+@njit(cache=True, nogil=True)
+def subtract_plane(data, plane, lo, hi):
     """``data[p] -= plane`` for every plane p of data (nplanes, ny, nx) float32."""
     nplanes, ny, nx = data.shape
-    for k in prange(nplanes * ny):
+    for k in range(lo, hi):
         p = k // ny
         y = k - p * ny
         d = data[p, y]
@@ -231,8 +276,8 @@ def subtract_plane(data, plane):
 # --------------------------------------------------------------------------- linearity
 
 
-@njit(cache=True, parallel=True)
-def linearity_skip_mask(coeffs, lin_dq, pdq, skip, no_lin_corr):
+@njit(cache=True, nogil=True)
+def linearity_skip_mask(coeffs, lin_dq, pdq, skip, no_lin_corr, lo, hi):
     """Pixels left uncorrected: NO_LIN_CORR in ``lin_dq``, a NaN coefficient, or a zero
     linear term (official rules).
 
@@ -241,7 +286,7 @@ def linearity_skip_mask(coeffs, lin_dq, pdq, skip, no_lin_corr):
     """
     nc, ny, nx = coeffs.shape
     nlc = np.uint32(no_lin_corr)
-    for y in prange(ny):
+    for y in range(lo, hi):
         anynan = np.zeros(nx, dtype=np.bool_)
         for c in range(nc):
             cr = coeffs[c, y]
@@ -258,53 +303,47 @@ def linearity_skip_mask(coeffs, lin_dq, pdq, skip, no_lin_corr):
             pr[x] |= d | (nlc if bad else np.uint32(0))
 
 
-@njit(cache=True)
-def _coeff_row(coeffs, c, y, zero):
-    return coeffs[c, y] if c < coeffs.shape[0] else zero
-
-
-@njit(cache=True, parallel=True)
-def apply_polynomial(data, gdq, coeffs, skip, saturated):
+@njit(cache=True, nogil=True)
+def apply_polynomial(data, gdq, coeffs, skip, saturated, lo, hi):
     """``data = sum_k coeffs[k] * data**k`` (float32 Horner) on unsaturated groups.
 
     data/gdq (nplanes, ny, nx); coeffs (ncoeffs <= 8, ny, nx) float32; ``skip`` (ny, nx)
-    bool marks pixels left untouched (NO_LIN_CORR). Missing high orders count as zero
-    rows, so the whole polynomial is one vectorised expression per pixel.
+    bool marks pixels left untouched (NO_LIN_CORR). Horner always runs over eight
+    orders, the missing high ones as zero rows (``r = 0 * v + c6 …``: the same float32
+    operations for every reference), one vectorised row pass per order.
     """
     nplanes, ny, nx = data.shape
+    nc = coeffs.shape[0]
     sat8 = np.uint8(saturated)
-    zero = np.zeros(nx, dtype=np.float32)
-    for y in prange(ny):  # the coefficient rows stay in cache across planes
+    r = np.empty(nx, dtype=np.float32)
+    for y in range(lo, hi):  # the coefficient rows stay in cache across planes
         sk = skip[y]
-        c0 = _coeff_row(coeffs, 0, y, zero)
-        c1 = _coeff_row(coeffs, 1, y, zero)
-        c2 = _coeff_row(coeffs, 2, y, zero)
-        c3 = _coeff_row(coeffs, 3, y, zero)
-        c4 = _coeff_row(coeffs, 4, y, zero)
-        c5 = _coeff_row(coeffs, 5, y, zero)
-        c6 = _coeff_row(coeffs, 6, y, zero)
-        c7 = _coeff_row(coeffs, 7, y, zero)
         for p in range(nplanes):
             d = data[p, y]
             q = gdq[p, y]
+            r[:] = 0.0  # order 7 (a zero row unless the reference has 8 coefficients)
+            if nc > 7:
+                c = coeffs[7, y]
+                for x in range(nx):
+                    r[x] = c[x]
+            for k in range(6, -1, -1):
+                if k < nc:
+                    c = coeffs[k, y]
+                    for x in range(nx):
+                        r[x] = r[x] * d[x] + c[x]
+                else:
+                    for x in range(nx):
+                        r[x] = r[x] * d[x] + np.float32(0.0)
             for x in range(nx):
-                v = d[x]
-                r = c7[x] * v + c6[x]
-                r = r * v + c5[x]
-                r = r * v + c4[x]
-                r = r * v + c3[x]
-                r = r * v + c2[x]
-                r = r * v + c1[x]
-                r = r * v + c0[x]
                 keep = sk[x] | ((q[x] & sat8) != 0)
-                d[x] = v if keep else r
+                d[x] = d[x] if keep else r[x]
 
 
 # -------------------------------------------------------------------------------- dark
 
 
-@njit(cache=True, parallel=True)
-def subtract_averaged_dark(data, dark, frame_start, nframes):
+@njit(cache=True, nogil=True)
+def subtract_averaged_dark(data, dark, frame_start, nframes, lo, hi):
     """Subtract from group g the mean of dark frames ``frame_start[g] … + nframes - 1``.
 
     data (nints, ngroups, ny, nx) float32; dark (nframes_dark, ny, nx) float32. NaN
@@ -314,7 +353,7 @@ def subtract_averaged_dark(data, dark, frame_start, nframes):
     nints, ng, ny, nx = data.shape
     inv = 1.0 / nframes
     if nframes == 1:
-        for k in prange(nints * ny):
+        for k in range(lo, hi):
             i = k // ny
             y = k - i * ny
             for g in range(ng):
@@ -324,7 +363,7 @@ def subtract_averaged_dark(data, dark, frame_start, nframes):
                     v = dk[x]
                     d[x] -= v if not np.isnan(v) else np.float32(0.0)
         return
-    for k in prange(nints * ny):
+    for k in range(lo, hi):
         i = k // ny
         y = k - i * ny
         acc = np.empty(nx, dtype=np.float64)

@@ -2,12 +2,16 @@
 
 Arrays: ``data`` float32 (nplanes, ny, nx) (every group of every integration is a
 plane), ``pdq`` uint32 (ny, nx). Reference values are float64 scalars/vectors.
+Kernels are serial ``nogil`` functions over an index range ``lo … hi - 1``, split among
+threads by ``_ramp_kernels.run_rows`` (see there why not ``parallel=True``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from webbcal.algorithms.detector1._ramp_kernels import run_rows  # noqa: F401 (re-export)
 
 
 @njit(cache=True)
@@ -45,14 +49,15 @@ def clipped_mean(values, n, low, high):
 
 
 @njit(cache=True)
-def _gather(data, pdq, p, y0, y1, x0, x1, parity, parity_offset, odd_even, dnu, buf):
-    """Copy good (not DO_NOT_USE, not NaN) values of a block, one column parity, into buf."""
+def _gather(data, pdq, refmask, p, y0, y1, x0, x1, parity, parity_offset, odd_even, dnu, buf):
+    """Copy good reference values of a block (``refmask`` set, not DO_NOT_USE, not NaN)
+    of one column parity into ``buf``, row by row; returns their number."""
     n = 0
     for y in range(y0, y1):
         for x in range(x0, x1):
-            if odd_even and ((x + parity_offset) & 1) != parity:
+            if not refmask[y, x] or (pdq[y, x] & np.uint32(dnu)):
                 continue
-            if pdq[y, x] & np.uint32(dnu):
+            if odd_even and ((x + parity_offset) & 1) != parity:
                 continue
             v = data[p, y, x]
             if np.isnan(v):
@@ -62,73 +67,50 @@ def _gather(data, pdq, p, y0, y1, x0, x1, parity, parity_offset, odd_even, dnu, 
     return n
 
 
-@njit(cache=True, parallel=True)
-def top_bottom_levels(data, pdq, amp_edges, n_bottom, n_top, parity_offset, odd_even, dnu,
-                      sigma, out):
-    """Per plane, amplifier and column parity: mean of the bottom and top levels.
+@njit(cache=True, nogil=True)
+def ref_levels(data, pdq, refmask, amp_edges, rows, nmax, parity_offset, odd_even, dnu,
+               sigma, pair, out, lo, hi):
+    """Reference levels per plane, amplifier and column parity, for ``k = plane * namps +
+    amp`` in ``lo … hi - 1``.
 
-    Each level is the sigma-clipped mean of that amplifier's reference rows of one
-    parity; bottom and top are averaged (either alone if the other has no good pixel).
-    ``out`` (nplanes, namps, 2) float64 gets NaN where an amplifier has no usable
-    reference pixel of either parity (no correction for it, as the official step).
+    For each row block ``rows[b] = (y0, y1)`` the level is the sigma-clipped mean of the
+    good reference pixels (``refmask``) of the amplifier's columns ``amp_edges[a] …
+    amp_edges[a+1]-1`` and one parity; two blocks (bottom, top) are averaged (either
+    alone where the other has no good pixel). ``pair``: an amplifier with no level for
+    one parity gets NaN for both (the official top/bottom rule). ``out`` (nplanes,
+    namps, 2) float64; ``nmax`` is at least the largest number of pixels of a block
+    plus one. One kernel serves full frames (four amplifiers, blocks bottom/top) and
+    single-output subarrays (one amplifier, one block over every reference pixel).
     """
     nplanes, ny, nx = data.shape
     namps = amp_edges.shape[0] - 1
-    nmax = max(n_bottom, n_top) * nx + 1
-    for k in prange(nplanes * namps):
+    nblocks = rows.shape[0]
+    buf = np.empty(nmax, dtype=np.float64)
+    for k in range(lo, hi):
         p = k // namps
         a = k - p * namps
         x0 = amp_edges[a]
         x1 = amp_edges[a + 1]
-        buf = np.empty(nmax, dtype=np.float64)
         for parity in range(2):
-            levels = np.full(2, np.nan)
-            if n_bottom > 0:
-                n = _gather(data, pdq, p, 0, n_bottom, x0, x1, parity, parity_offset,
-                            odd_even, dnu, buf)
-                levels[0] = clipped_mean(buf, n, sigma, sigma)
-            if n_top > 0:
-                n = _gather(data, pdq, p, ny - n_top, ny, x0, x1, parity, parity_offset,
-                            odd_even, dnu, buf)
-                levels[1] = clipped_mean(buf, n, sigma, sigma)
-            if np.isnan(levels[0]):
-                out[p, a, parity] = levels[1]
-            elif np.isnan(levels[1]):
-                out[p, a, parity] = levels[0]
+            lev0 = np.nan
+            lev1 = np.nan
+            for b in range(nblocks):
+                n = _gather(data, pdq, refmask, p, rows[b, 0], rows[b, 1], x0, x1, parity,
+                            parity_offset, odd_even, dnu, buf)
+                m = clipped_mean(buf, n, sigma, sigma)
+                if b == 0:
+                    lev0 = m
+                else:
+                    lev1 = m
+            if np.isnan(lev0):
+                out[p, a, parity] = lev1
+            elif np.isnan(lev1):
+                out[p, a, parity] = lev0
             else:
-                out[p, a, parity] = 0.5 * (levels[0] + levels[1])
-        if np.isnan(out[p, a, 0]) or np.isnan(out[p, a, 1]):
+                out[p, a, parity] = 0.5 * (lev0 + lev1)
+        if pair and (np.isnan(out[p, a, 0]) or np.isnan(out[p, a, 1])):
             out[p, a, 0] = np.nan
             out[p, a, 1] = np.nan
-
-
-@njit(cache=True, parallel=True)
-def pooled_levels(data, pdq, refmask, parity_offset, odd_even, dnu, sigma, out):
-    """Single-amplifier subarrays: one clipped mean per parity over all reference pixels.
-
-    ``refmask`` (ny, nx) bool marks reference pixels; ``out`` (nplanes, 1, 2) float64.
-    """
-    nplanes, ny, nx = data.shape
-    nref = 0
-    for y in range(ny):
-        for x in range(nx):
-            if refmask[y, x]:
-                nref += 1
-    for p in prange(nplanes):
-        buf = np.empty(nref + 1, dtype=np.float64)
-        for parity in range(2):
-            n = 0
-            for y in range(ny):
-                for x in range(nx):
-                    if not refmask[y, x] or (pdq[y, x] & np.uint32(dnu)):
-                        continue
-                    if odd_even and ((x + parity_offset) & 1) != parity:
-                        continue
-                    v = data[p, y, x]
-                    if not np.isnan(v):
-                        buf[n] = v
-                        n += 1
-            out[p, 0, parity] = clipped_mean(buf, n, sigma, sigma)
 
 
 @njit(cache=True)
@@ -178,9 +160,9 @@ def _side_median(data, pdq, levels, amp_of_col, p, y, c0, c1, half, parity_offse
     return _median_sorted(buf, n)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def side_signal(data, pdq, levels, amp_of_col, n_left, n_right, parity_offset, smoothing,
-                dnu, out):
+                dnu, out, lo, hi):
     """Row-by-row side reference signal ``out`` (nplanes, ny) float32.
 
     Running medians (window ``smoothing`` rows) of the left and right reference
@@ -188,7 +170,7 @@ def side_signal(data, pdq, levels, amp_of_col, n_left, n_right, parity_offset, s
     """
     nplanes, ny, nx = data.shape
     half = smoothing // 2
-    for k in prange(nplanes * ny):
+    for k in range(lo, hi):
         p = k // ny
         y = k - p * ny
         buf = np.empty((2 * half + 1) * max(n_left, n_right, 1), dtype=np.float64)
@@ -210,15 +192,15 @@ def side_signal(data, pdq, levels, amp_of_col, n_left, n_right, parity_offset, s
             out[p, y] = 0.5 * (left + right)
 
 
-@njit(cache=True, parallel=True)
-def apply_refpix(data, col_levels, side, side_gain):
+@njit(cache=True, nogil=True)
+def apply_refpix(data, col_levels, side, side_gain, lo, hi):
     """``data[p, y, x] -= col_levels[p, x] + side_gain * side[p, y]`` in place.
 
     ``col_levels`` (nplanes, nx) float32 is the top/bottom level of each column's
     amplifier and parity (0 where there is none).
     """
     nplanes, ny, nx = data.shape
-    for k in prange(nplanes * ny):
+    for k in range(lo, hi):
         p = k // ny
         y = k - p * ny
         s = np.float32(side_gain * side[p, y])

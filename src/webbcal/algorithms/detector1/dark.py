@@ -112,5 +112,5 @@ def subtract_dark(
         check_plane(f"{dark_name} DQ", dq, (ny, nx))
         pixeldq |= dq.astype(np.uint32, copy=False)
     dark = np.ascontiguousarray(dark, dtype=np.float32)
-    k.subtract_averaged_dark(data, dark, starts, per_group)
+    k.run_rows(k.subtract_averaged_dark, nints * ny, data, dark, starts, int(per_group))
     return DarkResult(frames_per_group=per_group, frames_used=needed)

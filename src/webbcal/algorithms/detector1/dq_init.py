@@ -89,7 +89,8 @@ def raw_to_float32(raw: np.ndarray) -> np.ndarray:
     raw = np.ascontiguousarray(raw)
     out = np.empty(raw.shape, dtype=np.float32)
     nints, ngroups, ny, nx = raw.shape
-    k.raw_to_float32(raw.reshape(nints * ngroups, ny, nx), out.reshape(nints * ngroups, ny, nx))
+    k.run_rows(k.raw_to_float32, nints * ngroups * ny, raw.reshape(nints * ngroups, ny, nx),
+               out.reshape(nints * ngroups, ny, nx))
     return out
 
 

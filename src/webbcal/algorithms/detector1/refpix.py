@@ -182,19 +182,25 @@ def correct_reference_pixels(
     levels = np.full((nplanes, namps, 2), np.nan)
     dnu = int(do_not_use)
     off = int(layout.parity_offset)
-    if layout.single_amp:
+    if layout.single_amp:  # one pooled level per parity over every reference pixel
         refmask = np.zeros((ny, nx), dtype=np.bool_)
         refmask[: layout.n_bottom] = True
         refmask[ny - layout.n_top:] = True
         refmask[:, : layout.n_left] = True
         refmask[:, nx - layout.n_right:] = True
-        k.pooled_levels(planes, pixeldq, refmask, off, bool(odd_even_columns), dnu,
-                        float(sigma), levels)
-        if np.isnan(levels).all():
+        rows = np.array([[0, ny]], dtype=np.int64)
+        nmax = int(np.count_nonzero(refmask)) + 1
+        edges = np.array([0, nx], dtype=np.int64)
+    else:  # per amplifier: bottom and top rows
+        refmask = np.ones((ny, nx), dtype=np.bool_)
+        rows = np.array([[0, layout.n_bottom], [ny - layout.n_top, ny]], dtype=np.int64)
+        nmax = max(layout.n_bottom, layout.n_top) * nx + 1
+    if layout.single_amp or layout.n_bottom + layout.n_top > 0:
+        k.run_rows(k.ref_levels, nplanes * (len(edges) - 1), planes, pixeldq, refmask, edges,
+                   rows, int(nmax), off, bool(odd_even_columns), dnu, float(sigma),
+                   not layout.single_amp, levels)
+        if layout.single_amp and np.isnan(levels).all():
             return RefpixResult("SKIPPED", "no valid reference pixels")
-    elif layout.n_bottom + layout.n_top > 0:
-        k.top_bottom_levels(planes, pixeldq, edges, layout.n_bottom, layout.n_top, off,
-                            bool(odd_even_columns), dnu, float(sigma), levels)
     side = np.zeros((nplanes, ny), dtype=np.float32)
     use_side = (use_side_ref_pixels and layout.n_left + layout.n_right > 0
                 and (single_amp_side or not layout.single_amp))
@@ -204,11 +210,12 @@ def correct_reference_pixels(
             raise ValueError(f"side_smoothing_length must be >= 1, found {smooth}")
         if smooth % 2 == 0:
             smooth += 1
-        k.side_signal(planes, pixeldq, levels, amp_of_col, layout.n_left, layout.n_right,
-                      off, smooth, dnu, side)
+        k.run_rows(k.side_signal, nplanes * ny, planes, pixeldq, levels, amp_of_col,
+                   int(layout.n_left), int(layout.n_right), off, smooth, dnu, side)
     parity = (np.arange(nx) + off) % 2
     col_levels = np.nan_to_num(levels[:, amp_of_col, parity], nan=0.0).astype(np.float32)
-    k.apply_refpix(planes, col_levels, side, float(side_gain) if use_side else 0.0)
+    k.run_rows(k.apply_refpix, nplanes * ny, planes, col_levels, side,
+               float(side_gain) if use_side else 0.0)
     return RefpixResult(
         "COMPLETE",
         levels=levels.reshape(nints, ngroups, namps, 2),

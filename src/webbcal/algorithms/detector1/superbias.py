@@ -75,8 +75,9 @@ def subtract_superbias(
     if bias_dq is not None:
         check_plane("SUPERBIAS DQ", bias_dq, (ny, nx))
         pixeldq |= np.asarray(bias_dq).astype(np.uint32, copy=False)
-    k.subtract_plane(data.reshape(nints * ngroups, ny, nx), bias)
+    k.run_rows(k.subtract_plane, nints * ngroups * ny, data.reshape(nints * ngroups, ny, nx),
+               bias)
     if zeroframe is not None:
         check_plane("ZEROFRAME", zeroframe, (nints, ny, nx))
-        k.subtract_plane(zeroframe, bias)
+        k.run_rows(k.subtract_plane, zeroframe.shape[0] * ny, zeroframe, bias)
     return SuperbiasResult(n_nan=n_nan)
