@@ -36,3 +36,30 @@ def test_validate_errors_exit_2(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["validate", str(tmp_path / "empty")]) == 2
     assert "truth" in capsys.readouterr().err
+
+
+def test_validate_tables_are_the_reports(tmp_path_factory, tmp_path, capsys):
+    """Every row `validate` prints (stage times and figures) is in the report, verbatim."""
+    import html
+
+    from webbcal.report import build_report
+
+    root, _ = tiny_products(tmp_path_factory)
+    assert main(["validate", str(root)]) == 0
+    out = capsys.readouterr().out
+    page = build_report(root, out_dir=tmp_path / "rep").read_text()
+    rows = []
+    for block in out.strip().split("\n\n"):
+        lines = block.splitlines()
+        widths = [len(w) for w in lines[1].split("  ")]
+        for line in lines[2:]:
+            cells, pos = [], 0
+            for w in widths:
+                cells.append(line[pos:pos + w].strip())
+                pos += w + 2
+            rows.append(cells)
+    assert any(r[0] == "detector1" for r in rows)  # the stage-time table
+    assert any(r[0] == "rate: std z" for r in rows)  # the validation table
+    for cells in rows:
+        assert "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>" in page, \
+            cells

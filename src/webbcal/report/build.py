@@ -10,14 +10,17 @@ import html
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from webbcal.report import metrics as M
 from webbcal.report import plots
+from webbcal.report._io import read_planes
 from webbcal.report.collect import (Exposure, Mosaic, Products, discover, exposure_metrics,
-                                    mosaic_metrics, truth_table)
+                                    mosaic_metrics, prefetch_truth)
+from webbcal.report.ramps import ramp_examples, saturating_pixel
+from webbcal.report.summary import stage_timing_rows, validation_rows
 
 log = logging.getLogger("webbcal.report")
 
@@ -27,12 +30,13 @@ CSS = """body{font-family:sans-serif;margin:1.5em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;
 font-size:90%;text-align:right}th{background:#eee}td:first-child{text-align:left}
 img{max-width:100%;border:1px solid #ddd;margin:4px}section{border-top:2px solid #888;
-margin-top:1.5em}.figs{display:flex;flex-wrap:wrap;align-items:flex-start}"""
+margin-top:1.5em}.figs{display:flex;flex-wrap:wrap;align-items:flex-start}
+figure{margin:4px;max-width:520px}figcaption{font-size:80%;color:#444}"""
 
 
 def build_report(root: str | os.PathLike, *, out_dir: str | os.PathLike | None = None,
                  truth_dir: str | os.PathLike | None = None, max_exposures: int = 50,
-                 raw_dirs=(), progress=None) -> Path:
+                 raw_dirs=(), progress=None, workers: int | None = None) -> Path:
     """Write the HTML report of the products under ``root``; return ``index.html``.
 
     Parameters
@@ -50,6 +54,10 @@ def build_report(root: str | os.PathLike, *, out_dir: str | os.PathLike | None =
     max_exposures : int
         Exposures given a full section (the rest are listed in the summary table).
     progress : callable(message, done, total), optional
+        Called after each exposure and mosaic section is done.
+    workers : int, optional
+        Threads that build the sections (default: 2, or 1 on a 1-core machine); the
+        work is numpy, FITS reading and PNG encoding, which release the GIL.
     """
     t0 = time.perf_counter()
     products = discover(root, truth_dir=truth_dir, raw_dirs=raw_dirs)
@@ -59,23 +67,47 @@ def build_report(root: str | os.PathLike, *, out_dir: str | os.PathLike | None =
     body = [f"<h1>webbcal report</h1><p>Products under <code>{_e(products.root)}</code>; "
             f"truth: <code>{_e(products.truth_dir or 'none')}</code>. "
             f"{len(products.exposures)} exposures, {len(products.mosaics)} mosaics.</p>"]
-    sections = []
-    summary_rows = []
-    total = len(products.exposures) + len(products.mosaics)
-    for k, exp in enumerate(products.exposures):
-        if progress is not None:
-            progress(f"exposure {exp.stem}", k, total)
-        m = exposure_metrics(exp, products.truth_dir)
-        summary_rows.append(_summary_row(exp, m))
-        if k < max_exposures:
-            sections.append(_exposure_section(exp, m, products, img))
-    body.append(_table(["exposure", "products", "median z", "std z", "jump completeness",
-                        "JUMP_DET %", "cal WCS offset (mas)", "detector1 (s)", "image2 (s)"],
-                       summary_rows))
-    for k, mos in enumerate(products.mosaics):
-        if progress is not None:
-            progress(f"mosaic {mos.stem}", len(products.exposures) + k, total)
-        sections.append(_mosaic_section(mos, products, img))
+    truth = products.truth_dir
+    prefetch_truth(truth)  # shared tables, read once before the threads start
+
+    def exposure_job(k: int, exp: Exposure):
+        planes = read_planes(exp.rate, ("SCI", "ERR", "DQ")) if exp.rate is not None else None
+        m = exposure_metrics(exp, truth, planes=planes)
+        if k >= max_exposures:
+            return m, None
+        return m, _exposure_section(exp, m, products, img, planes)
+
+    def mosaic_job(mos: Mosaic):
+        m = mosaic_metrics(mos, truth, reference_catalog=products.reference_catalog)
+        return m, _mosaic_section(mos, m, img)
+
+    jobs = [(f"exposure {e.stem}", exposure_job, (k, e)) for k, e in enumerate(products.exposures)]
+    jobs += [(f"mosaic {m.stem}", mosaic_job, (m,)) for m in products.mosaics]
+    n_workers = _workers(workers)
+    results = []
+    with ThreadPoolExecutor(n_workers) if n_workers > 1 else _Inline() as pool:
+        # threads: the work is numpy, FITS reading and PNG encoding (GIL released)
+        futures = [pool.submit(fn, *args) for _, fn, args in jobs]
+        for k, ((name, _, _), fut) in enumerate(zip(jobs, futures)):
+            results.append(fut.result())
+            if progress is not None:
+                progress(name, k + 1, len(jobs))
+    n_exp = len(products.exposures)
+    exp_metrics = [m for m, _ in results[:n_exp]]
+    mos_metrics = [m for m, _ in results[n_exp:]]
+    sections = [sec for _, sec in results if sec is not None]
+    summary_rows = [_summary_row(e, m) for e, m in zip(products.exposures, exp_metrics)]
+    times = stage_timing_rows(exp_metrics, mos_metrics)
+    if times:
+        body.append("<h2>pipeline time per stage</h2>"
+                    + _table(["stage", "pipeline time", ""], [list(map(_e, r)) for r in times]))
+    checks = validation_rows(exp_metrics, mos_metrics) if products.truth_dir else []
+    if checks:
+        body.append("<h2 id='validation'>validation against the truth</h2>"
+                    + _table(["figure", "value", "expected"], [list(map(_e, r)) for r in checks]))
+    body.append("<h2>exposures</h2>" + _table(
+        ["exposure", "products", "median z", "std z", "jump completeness", "JUMP_DET %",
+         "cal WCS offset (mas)", "detector1 (s)", "image2 (s)"], summary_rows))
     body += sections
     body.append(f"<p><small>built by webbcal in {time.perf_counter() - t0:.1f} s on "
                 f"{time.strftime('%Y-%m-%d %H:%M:%S')}</small></p>")
@@ -87,6 +119,37 @@ def build_report(root: str | os.PathLike, *, out_dir: str | os.PathLike | None =
     with atomic_write(index) as tmp:
         Path(tmp).write_text(page, encoding="utf-8")
     return index
+
+
+class _Inline:
+    """A stand-in for an executor that runs each job when its result is asked for."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, fn, *args):
+        return _Deferred(fn, args)
+
+
+class _Deferred:
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+
+    def result(self):
+        return self.fn(*self.args)
+
+
+def _workers(workers: int | None) -> int:
+    if workers is not None:
+        return max(1, int(workers))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
 
 
 # -- per exposure ----------------------------------------------------------------
@@ -101,28 +164,28 @@ def _summary_row(exp: Exposure, m) -> list[str]:
             _f(m.wcs_offset_mas, ".1f"), _f(d1, ".2f"), _f(i2, ".2f")]
 
 
-def _exposure_section(exp: Exposure, m, products: Products, img: Path) -> str:
-    from webbcal.datamodels import read_image
-
+def _exposure_section(exp: Exposure, m, products: Products, img: Path,
+                      rate: dict[str, np.ndarray] | None = None) -> str:
     parts = [f"<section id='{exp.stem}' class='exposure'><h2>{_e(exp.stem)}</h2>"]
     figs = []
     notes: list[str] = []
-    rate = read_image(exp.rate) if exp.rate is not None else None
-    if rate is not None:
-        ex = rate.exposure
+    if exp.rate is not None:
+        ex = m.info
+        ny, nx = m.shape
         parts.append(f"<p>{ex.detector} {ex.filter} {ex.readpatt} {ex.ngroups} groups × "
-                     f"{ex.nints} int, {rate.data.shape[1]}×{rate.data.shape[0]} pixels</p>")
-        figs.append(plots.image_png(rate.data, img / f"{exp.stem}_rate.png", stretch="zscale",
+                     f"{ex.nints} int, {nx}×{ny} pixels</p>")
+        rate = rate if rate is not None else read_planes(exp.rate, ("SCI", "DQ"))
+        figs.append(plots.image_png(rate["SCI"], img / f"{exp.stem}_rate.png", stretch="zscale",
                                     title=f"{exp.stem} rate", unit="DN/s"))
-        figs.append(plots.dq_png(rate.dq, img / f"{exp.stem}_dq.png",
+        figs.append(plots.dq_png(rate["DQ"], img / f"{exp.stem}_dq.png",
                                  title=f"{exp.stem} DQ / jumps"))
     if exp.cal is not None:
-        cal = read_image(exp.cal)
-        figs.append(plots.image_png(cal.data, img / f"{exp.stem}_cal.png", stretch="asinh",
+        cal = read_planes(exp.cal, ("SCI",))["SCI"]
+        figs.append(plots.image_png(cal, img / f"{exp.stem}_cal.png", stretch="asinh",
                                     title=f"{exp.stem} cal", unit="MJy/sr"))
-    if rate is not None and exp.uncal is not None:
+    if exp.rate is not None and exp.uncal is not None:
         try:
-            examples = ramp_examples(exp, rate, products.truth_dir)
+            examples = ramp_examples(exp, rate["SCI"], rate["DQ"], m, products.truth_dir)
             if examples:
                 figs.append(plots.ramps_png(examples, img / f"{exp.stem}_ramps.png",
                                             title="example ramps and fitted rates"))
@@ -134,7 +197,7 @@ def _exposure_section(exp: Exposure, m, products: Products, img: Path) -> str:
                              f"left out.")
         except Exception as exc:  # noqa: BLE001 - one figure must not stop the report
             log.warning("%s: ramp examples skipped (%s)", exp.stem, exc)
-    parts.append("<div class='figs'>" + "".join(_img(p, img) for p in figs) + "</div>")
+    parts.append("<div class='figs'>" + "".join(_img(p) for p in figs) + "</div>")
     parts += [f"<p class='note'>{_e(n)}</p>" for n in notes]
     for pipe, steps in m.timings.items():
         rows = [[_e(s), f"{v:.3f}"] for s, v in steps.items()]
@@ -163,98 +226,14 @@ def _exposure_section(exp: Exposure, m, products: Products, img: Path) -> str:
     return "\n".join(parts)
 
 
-def ramp_examples(exp: Exposure, rate, truth_dir: Path | None) -> list[dict]:
-    """The example ramps of one exposure: raw groups of the chosen pixels + fitted line.
-
-    Pixels come from :func:`webbcal.report.metrics.pick_example_pixels` (truth rate and
-    injected CRs when available, else DQ). The line's slope is the rate product's
-    value; its intercept puts it through the first group.
-    """
-    from astropy.io import fits
-
-    truth = cr_xy = cr_e = None
-    if truth_dir is not None:
-        tpath = truth_dir / f"{exp.stem}_truth_rate.fits"
-        if tpath.exists():
-            truth = fits.getdata(tpath, "RATE_DN")
-        cr = truth_table(truth_dir, f"{exp.stem}_cosmic_rays")
-        if cr is not None:
-            cr = cr[np.asarray(cr["integration"]) == 0]
-            cr_xy = (np.asarray(cr["x"]), np.asarray(cr["y"]))
-            cr_e = np.asarray(cr["center_electrons"] if "center_electrons" in cr.colnames
-                              else cr["electrons"])
-    picks = M.pick_example_pixels(rate.data, rate.dq, truth=truth, cr_xy=cr_xy,
-                                  cr_electrons=cr_e)
-    from webbcal.datamodels import read_uncal
-
-    sci = read_uncal(exp.uncal).data
-    if picks.saturated is None:  # saturated only in later groups: DQ of the rate is clean
-        sat = saturating_pixel(sci[0])
-        if sat is not None:
-            picks = type(picks)(picks.bright, picks.cosmic_ray, sat)
-    ex = rate.exposure
-    t = M.group_times(ngroups=ex.ngroups, nframes=ex.nframes, groupgap=ex.groupgap,
-                      tframe=ex.tframe)
-    out = []
-    for label, (y, x) in picks.items():
-        counts = np.asarray(sci[0, :, y, x], float)
-        slope = float(rate.data[y, x])
-        flagged = np.zeros(counts.size, bool)
-        cuts = [0, counts.size]
-        if label == "saturating star":  # groups on the plateau
-            flagged = counts >= 0.97 * counts.max()
-            flagged[: max(1, int(np.argmax(flagged)))] = False
-        elif label == "cosmic-ray hit" and counts.size > 2:  # the jump splits the ramp
-            k = int(np.argmax(np.diff(counts))) + 1
-            cuts = [0, k, counts.size]
-            flagged[k] = True
-        segments = []
-        for i0, i1 in zip(cuts[:-1], cuts[1:]):
-            good = ~flagged[i0:i1] if label == "saturating star" else np.ones(i1 - i0, bool)
-            if not good.any():
-                continue
-            seg_t, seg_c = t[i0:i1][good], counts[i0:i1][good]
-            segments.append((float(seg_t[0]), float(seg_t[-1]),
-                             float(np.mean(seg_c - slope * seg_t))))
-        out.append({"label": f"{label} (x={x}, y={y})", "t": t, "counts": counts,
-                    "slope": slope, "intercept": segments[0][2] if segments else counts[0],
-                    "segments": segments, "flagged": flagged})
-    return out
-
-
-def saturating_pixel(groups: np.ndarray, *, border: int = 4) -> tuple[int, int] | None:
-    """``(y, x)`` of the brightest pixel whose ramp rises over at least two group
-    differences and then levels off (a star reaching saturation), or None.
-
-    ``groups`` (ngroups, ny, nx) raw DN of one integration. A cosmic ray makes one step,
-    not a steady rise, so it is not taken.
-    """
-    g = np.asarray(groups, np.float32)
-    if g.shape[0] < 4:
-        return None
-    d = np.diff(g, axis=0)
-    rising = (d[0] > 200) & (d[1] > 0.5 * d[0])
-    flat = d[-1] < 0.1 * d[0]
-    cand = rising & flat
-    if border:
-        cand[:border] = cand[-border:] = False
-        cand[:, :border] = cand[:, -border:] = False
-    if not cand.any():
-        return None
-    y, x = np.unravel_index(int(np.argmax(np.where(cand, g[-1], -np.inf))), cand.shape)
-    return int(y), int(x)
-
-
 # -- per mosaic ------------------------------------------------------------------
-def _mosaic_section(mos: Mosaic, products: Products, img: Path) -> str:
+def _mosaic_section(mos: Mosaic, m, img: Path) -> str:
     """Per mosaic: the image with the catalog overlaid, astrometric residuals against the
     truth (or the reference catalog), flux ratio against magnitude, number counts, and
-    the image3 step timings."""
-    from astropy.io import fits
-
+    the image3 step timings. ``m``: its :class:`~webbcal.report.collect.MosaicMetrics`
+    (None without a catalog)."""
     parts = [f"<section id='{mos.stem}' class='mosaic'><h2>mosaic {_e(mos.stem)}</h2>"]
-    m = mosaic_metrics(mos, products.truth_dir, reference_catalog=products.reference_catalog)
-    data = fits.getdata(mos.i2d, "SCI")
+    data = read_planes(mos.i2d, ("SCI",))["SCI"]
     figs = [plots.mosaic_png(data, img / f"{mos.stem}_i2d.png",
                              x=None if m is None else m.x, y=None if m is None else m.y,
                              title=f"{mos.stem} with catalog")]
@@ -268,25 +247,34 @@ def _mosaic_section(mos: Mosaic, products: Products, img: Path) -> str:
         rows += [["filter", m.filter], ["catalog sources", str(m.n_catalog)],
                  ["compared with", m.against],
                  [f"{ref} sources in footprint", str(m.n_truth_in_field)],
-                 ["matched (≤0.2″)", str(m.match.n)]]
+                 ["matched (≤0.2″ after removing the offset)", str(m.match.n)]]
+        classes = [("point sources", m.is_point, "#1f77b4"),
+                   ("isolated S/N>50 point sources" if truth else "S/N>50 unflagged sources",
+                    m.sample, "#d62728")]
         if m.match.n:
             d = m.match
-            rows += [["astrometry median ΔRA, ΔDec (mas)",
-                      f"{np.median(d.dra_mas):+.1f}, {np.median(d.ddec_mas):+.1f}"],
-                     ["astrometry rms separation (mas)",
-                      f"{np.sqrt(np.mean(d.separation_mas ** 2)):.1f}"]]
+            rows.append(["offset removed before matching ΔRA, ΔDec (mas)",
+                         f"{m.offset_ra_mas:+.1f}, {m.offset_dec_mas:+.1f}"])
+            a, p = m.astrometry, m.photometry
+            sample = classes[1][0]
+            rows.append([sample, str(max(a.n, p.n))])
+            if a.n:
+                rows += [[f"{sample}: median ΔRA, ΔDec (mas)",
+                          f"{a.median_dra:+.1f}, {a.median_ddec:+.1f}"],
+                         [f"{sample}: rms / rms about the median (mas)",
+                          f"{a.rms:.1f} / {a.rms_relative:.1f}"]]
+            if p.n:
+                rows.append([f"{sample}: median total-flux ratio, scatter, reduced χ²",
+                             f"{p.median_ratio:.3f}, {p.scatter:.3f}, {p.reduced_chi2:.3g}"])
             figs.append(plots.scatter_png(d.dra_mas, d.ddec_mas, img / f"{mos.stem}_astrom.png",
-                                          xlabel="ΔRA cos δ [mas]", ylabel="ΔDec [mas]",
-                                          title=f"measured − {ref} positions", hline=0,
-                                          equal=True))
+                                          xlabel="dRA cos(Dec) [mas]", ylabel="dDec [mas]",
+                                          title=f"measured - {ref} positions", hline=0,
+                                          equal=True, classes=classes))
         if m.flux_ratio.size:
-            bright = np.isfinite(m.true_mag) & (m.true_mag < np.nanpercentile(m.true_mag, 30))
-            if bright.any():
-                rows.append(["median flux ratio, brightest 30 %",
-                             f"{np.nanmedian(m.flux_ratio[bright]):.3f}"])
-            figs.append(plots.scatter_png(m.true_mag, m.flux_ratio, img / f"{mos.stem}_flux.png",
-                                          xlabel="true AB mag", ylabel="measured / true flux",
-                                          title="photometry", hline=1.0, logy=True))
+            figs.append(plots.scatter_png(
+                m.true_mag, m.flux_ratio, img / f"{mos.stem}_flux.png", xlabel="true AB mag",
+                ylabel="catalog total flux / true flux", hline=1.0, logy=True, classes=classes,
+                title="photometry (point-source aperture correction: galaxies < 1)"))
         samples = {"catalog": m.catalog_mag}
         if truth:
             samples["truth in footprint"] = m.truth_mag
@@ -299,7 +287,7 @@ def _mosaic_section(mos: Mosaic, products: Products, img: Path) -> str:
         for pipe, steps in m.timings.items():
             timing_rows += [[_e(s), f"{v:.3f}"] for s, v in steps.items()]
             timing_rows.append([f"<b>{_e(pipe)} total</b>", f"{sum(steps.values()):.3f}"])
-    parts.append("<div class='figs'>" + "".join(_img(p, img) for p in figs) + "</div>")
+    parts.append("<div class='figs'>" + "".join(_img(p) for p in figs) + "</div>")
     parts.append(_table(["figure", "value"], rows))
     if timing_rows:
         parts.append("<h3>image3 step timings (s)</h3>" + _table(["step", "s"], timing_rows))
@@ -316,9 +304,10 @@ def _f(v, fmt: str) -> str:
     return "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, fmt)
 
 
-def _img(path: Path, img: Path) -> str:
-    rel = f"{img.name}/{Path(path).name}"
-    return f"<a href='{_e(rel)}'><img src='{_e(rel)}' alt='{_e(Path(path).stem)}'></a>"
+def _img(pic: plots.Picture) -> str:
+    rel = f"{pic.path.parent.name}/{pic.path.name}"
+    return (f"<figure><a href='{_e(rel)}'><img src='{_e(rel)}' alt='{_e(pic.path.stem)}'>"
+            f"</a><figcaption>{_e(pic.caption)}</figcaption></figure>")
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
