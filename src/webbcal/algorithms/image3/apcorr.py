@@ -17,6 +17,8 @@ radius for each EE. The correction to total flux is then measured, not assumed: 
 exact pixelated mosaic PSF (Gaussian ⊗ input box ⊗ drop box, integrated over output
 pixels, at several sub-pixel phases) is measured with the same exact-overlap circular
 apertures the catalog uses, so the small radii's pixelation bias is corrected too.
+Exact circle/pixel overlaps come from :func:`._photometry.circle_weights` (the same
+closed form photutils uses; photutils itself is not imported: ~2 s per run).
 """
 
 from __future__ import annotations
@@ -126,10 +128,34 @@ def aperture_set(fwhm_arcsec: float, *, input_scale: float, output_scale: float,
     boxes = (input_scale / output_scale, pixfrac * input_scale / output_scale)
     table = _measured_fractions(psf_sigma, boxes, radii)
     measured = table.mean(axis=(0, 1))
+    # each exposure's own sub-pixel phase (see exposure_phase_sigma), on the same model
+    scale = output_scale / input_scale
+    exp_sigma = exposure_phase_sigma(_gaussian_detector_psf(fwhm_arcsec / input_scale),
+                                     _OVERSAMPLE, radii=tuple(float(r) * scale for r in radii),
+                                     drop=pixfrac, out_pixel=scale)
     return ApertureSet(tuple(int(e) for e in ee), tuple(float(r) for r in radii),
                        tuple(float(1.0 / f) for f in measured), float(sigma),
                        phase_fractions=table,
-                       fraction_sigma=correction_uncertainty(table))
+                       fraction_sigma=correction_uncertainty(table),
+                       exposure_sigma=exp_sigma)
+
+
+_OVERSAMPLE = 8
+
+
+def _gaussian_detector_psf(fwhm_pix: float, half: int = 8) -> np.ndarray:
+    """Gaussian PSF of ``fwhm_pix`` input pixels integrated over an input pixel,
+    sampled ``_OVERSAMPLE``× per input pixel over ±``half`` pixels (odd size, centred,
+    summing to ``_OVERSAMPLE``², i.e. unit flux in :func:`exposure_phase_sigma`'s terms)."""
+    from math import erf, sqrt
+
+    n = 2 * half * _OVERSAMPLE + 1
+    t = (np.arange(n) - (n - 1) / 2.0) / _OVERSAMPLE  # sample offsets [input pixels]
+    s = fwhm_pix / 2.3548 * sqrt(2.0)
+    cdf = np.vectorize(lambda v: 0.5 * (1.0 + erf(v / s)))
+    prof = cdf(t + 0.5) - cdf(t - 0.5)  # 1-D pixel integral at each sample
+    psf = np.outer(prof, prof)
+    return psf * _OVERSAMPLE**2 / psf.sum()
 
 
 def _profile_1d(sigma, boxes, centre, n, step=0.02):
@@ -152,8 +178,6 @@ def _measured_fractions(sigma, boxes, radii, n_phases=8):
     Returns (n_phases, n_phases, n_radii) float64 for centres at phase
     ``(py, px)`` = ``(k + 0.5) / n_phases - 0.5`` pixels.
     """
-    from photutils.aperture import CircularAperture
-
     n = 2 * int(np.ceil(6 * sigma + max(radii))) + 9
     phases = (np.arange(n_phases) + 0.5) / n_phases - 0.5
     prof = [_profile_1d(sigma, boxes, (n - 1) / 2.0 + p, n) for p in phases]
@@ -162,10 +186,21 @@ def _measured_fractions(sigma, boxes, radii, n_phases=8):
         for i, px in enumerate(phases):
             img = np.outer(prof[j], prof[i])
             centre = ((n - 1) / 2.0 + px, (n - 1) / 2.0 + py)
-            for k, r in enumerate(radii):
-                mask = CircularAperture(centre, r=r).to_mask(method="exact")
-                table[j, i, k] = float(mask.get_values(img).sum()) / img.sum()
+            table[j, i] = circle_sums(img, *centre, radii) / img.sum()
     return table
+
+
+def circle_sums(image, cx, cy, radii) -> np.ndarray:
+    """Exact-overlap sums (n_radii,) of ``image`` in circles of ``radii`` [pixels]
+    about the 0-based position (``cx``, ``cy``); pixels outside the image count as 0."""
+    from webbcal.algorithms.image3._photometry import circle_weights, cutouts
+
+    radii = np.atleast_1d(np.asarray(radii, np.float64))
+    xi, yi = int(np.rint(cx)), int(np.rint(cy))
+    half = int(np.ceil(radii.max())) + 1
+    cut = cutouts(np.asarray(image, np.float64), [xi], [yi], half)[0]
+    w = circle_weights(np.full(radii.size, cx - xi), np.full(radii.size, cy - yi), radii, half)
+    return (w * cut).sum(axis=(1, 2))
 
 
 def correction_uncertainty(table, *, floor: float = 0.003) -> tuple[float, ...]:
@@ -209,7 +244,6 @@ def aperture_set_from_psf(psf_oversampled, oversample: int, *, input_scale: floa
     mosaic grid at several sub-pixel phases, and measured with exact-overlap circular
     apertures; each radius is where the mean encircled fraction reaches ``ee``.
     """
-    from photutils.aperture import CircularAperture, aperture_photometry
     from scipy.ndimage import map_coordinates, uniform_filter1d
 
     img = np.asarray(psf_oversampled, np.float64)
@@ -235,11 +269,7 @@ def aperture_set_from_psf(psf_oversampled, oversample: int, *, input_scale: floa
     phases = (np.arange(n_phases) + 0.5) / n_phases - 0.5
     for px in phases:
         for py in phases:
-            phot = aperture_photometry(sampled_at(px, py),
-                                       [CircularAperture((centre0 + px, centre0 + py), r=r)
-                                        for r in radii_grid])
-            curve += np.array([float(phot[f"aperture_sum_{j}"][0])
-                               for j in range(radii_grid.size)])
+            curve += circle_sums(sampled_at(px, py), centre0 + px, centre0 + py, radii_grid)
     curve /= n_phases**2
     curve = np.maximum.accumulate(curve)
     fr = np.asarray(ee, np.float64) / 100.0
@@ -250,10 +280,7 @@ def aperture_set_from_psf(psf_oversampled, oversample: int, *, input_scale: floa
     table = np.zeros((n_table, n_table, len(radii)))
     for j, py in enumerate(tphases):
         for i, px in enumerate(tphases):
-            img_p = sampled_at(px, py)
-            for m, r in enumerate(radii):
-                mask = CircularAperture((centre0 + px, centre0 + py), r=r).to_mask(method="exact")
-                table[j, i, m] = float(mask.get_values(img_p).sum())
+            table[j, i] = circle_sums(sampled_at(px, py), centre0 + px, centre0 + py, radii)
     table *= fr / table.mean(axis=(0, 1))  # keep the phase-mean EE at its nominal value
     scale = output_scale / input_scale
     exp_sigma = exposure_phase_sigma(np.asarray(psf_oversampled, np.float64), oversample,
@@ -266,58 +293,73 @@ def aperture_set_from_psf(psf_oversampled, oversample: int, *, input_scale: floa
 
 
 def exposure_phase_sigma(psf_oversampled, oversample: int, *, radii, drop: float = 1.0,
-                         out_pixel: float = 1.0, n_phases: int = 5) -> tuple[float, ...]:
+                         out_pixel: float = 1.0, n_out: int = 3,
+                         n_in: int = 4) -> tuple[float, ...]:
     """Relative scatter of one exposure's enclosed fraction over its sub-pixel phase.
 
-    One exposure samples the PSF at its input pixels; drizzling spreads each pixel's
-    value over a ``drop``-wide square that the mosaic pixel (``out_pixel`` wide)
-    blurs further. The flux that lands inside a circle of radius ``r`` about the
-    true position is Σₖ vₖ W(xₖ − x₀), with vₖ the pixel-integrated PSF at the
-    pixel centres and W the circle ⊗ drop ⊗ output-pixel overlap; it depends on the
-    phase x₀ (a few per cent for an undersampled PSF and r ≈ 1.5 px).
+    One exposure samples the PSF at its own input-pixel phase; drizzling spreads each
+    pixel's flux over a ``drop``-wide square, split among the mosaic pixels
+    (``out_pixel`` wide) it overlaps, and the catalog sums the mosaic pixels in a
+    circle about the star (exact overlap). For a fixed mosaic-pixel phase (whose mean
+    effect the phase table of :class:`ApertureSet` corrects) the enclosed fraction
+    still varies with the input phase — ~1 % for an undersampled PSF and a 90 %
+    aperture — and the mosaic averages N exposures' values, so the total-flux
+    correction is uncertain by this scatter / √N. Modelled exactly: the drizzled
+    stamp is Oyᵀ V Ox with V the pixel-integrated PSF at the input pixel centres and
+    O the 1-D drop/output-pixel overlaps.
 
     Parameters
     ----------
     psf_oversampled : ndarray (n, n) float64
-        Pixel-integrated detector PSF sampled ``oversample``× per input pixel, centred.
+        Pixel-integrated detector PSF sampled ``oversample``× per input pixel, centred
+        (index (n − 1) / 2).
     oversample : int
     radii : sequence of float
         Aperture radii [input pixels].
     drop, out_pixel : float
         Drizzle drop size and mosaic pixel size [input pixels].
-    n_phases : int
-        Phases per axis sampled (uniformly over a pixel).
+    n_out : int
+        Mosaic-pixel phases per axis averaged over.
+    n_in : int
+        Input phases per axis (multiples of 1/``oversample``: exact samples, no
+        interpolation).
 
     Returns
     -------
     tuple of float
-        std / mean of the enclosed fraction over phases, per radius.
+        RMS over mosaic phases of std / mean over input phases, per radius.
     """
-    from scipy.ndimage import map_coordinates, uniform_filter1d
+    from webbcal.algorithms.image3._photometry import circle_weights
 
     psf = np.asarray(psf_oversampled, np.float64)
-    n = psf.shape[0]
-    c = (n - 1) / 2.0
+    c = (psf.shape[0] - 1) // 2
     half = int(c // oversample) - 1  # whole input pixels either side of the centre
-    k = np.arange(-half, half + 1, dtype=np.float64)
-    phases = (np.arange(n_phases) + 0.5) / n_phases - 0.5
+    k = np.arange(-half, half + 1)
+    step = max(oversample // n_in, 1)
+    phases_in = np.arange(-(oversample // 2), oversample - oversample // 2, step)  # samples
     total = psf.sum() / oversample**2
-    t = (np.arange(n) - c) / oversample  # sample offsets [input pixels]
-    out = []
-    for r in radii:
-        w = (t[:, None] ** 2 + t[None, :] ** 2 <= r * r).astype(np.float64)
-        for width in (drop, out_pixel):
-            m = max(int(round(width * oversample)), 1)
-            w = uniform_filter1d(uniform_filter1d(w, m, axis=0, mode="constant"), m, axis=1,
-                                 mode="constant")
-        fr = []
-        for py in phases:
-            for px in phases:
-                yy, xx = np.meshgrid(k + py, k + px, indexing="ij")  # pixel centre offsets
-                idx = [(yy * oversample + c).ravel(), (xx * oversample + c).ravel()]
-                v = map_coordinates(psf, idx, order=1)
-                wv = map_coordinates(w, idx, order=1)
-                fr.append(float(np.sum(v * wv)) / total)
-        fr = np.asarray(fr)
-        out.append(float(fr.std() / fr.mean()))
-    return tuple(out)
+    n_o = int(np.ceil((half + drop) / out_pixel)) + 1  # mosaic pixels either side
+    j = np.arange(-n_o, n_o + 1)
+    radii_out = np.asarray(radii, np.float64) / out_pixel
+
+    def overlaps(ph, po):  # (input pixel, mosaic pixel) 1-D overlap / drop
+        lo = np.maximum(k[:, None] + ph - drop / 2, (j[None, :] + po - 0.5) * out_pixel)
+        hi = np.minimum(k[:, None] + ph + drop / 2, (j[None, :] + po + 0.5) * out_pixel)
+        return np.clip(hi - lo, 0.0, None) / drop
+
+    out = np.zeros(len(radii_out))
+    phases_out = (np.arange(n_out) + 0.5) / n_out - 0.5
+    for poy in phases_out:
+        for pox in phases_out:
+            # circle about the star: the star sits at −po from the central mosaic pixel
+            w = circle_weights(np.full(radii_out.size, -pox), np.full(radii_out.size, -poy),
+                               radii_out, n_o)
+            fr = []
+            for sy in phases_in:
+                for sx in phases_in:
+                    v = psf[c + k[:, None] * oversample + sy, c + k[None, :] * oversample + sx]
+                    stamp = overlaps(sy / oversample, poy).T @ v @ overlaps(sx / oversample, pox)
+                    fr.append((w * stamp).sum(axis=(1, 2)) / total)
+            fr = np.asarray(fr)
+            out += (fr.std(axis=0) / fr.mean(axis=0)) ** 2
+    return tuple(float(v) for v in np.sqrt(out / n_out**2))

@@ -56,7 +56,7 @@ def find_stars(sci, err, *, mask=None, snr: float = 10.0, fwhm: float = 2.0,
         Reject sources whose brightest pixel holds more than this fraction of the
         3×3 sum (cosmic rays, hot pixels).
     """
-    from scipy import ndimage
+    from webbcal.algorithms.image3._catalog_kernels import smooth_masked, star_peaks
 
     sci = np.asarray(sci, np.float32)
     bad = ~np.isfinite(sci) | ~np.isfinite(err)
@@ -67,47 +67,37 @@ def find_stars(sci, err, *, mask=None, snr: float = 10.0, fwhm: float = 2.0,
         return StarList(*(np.zeros(0),) * 4)
     med = np.float32(np.median(good))
     mad = float(1.4826 * np.median(np.abs(good - med)))
-    data = np.where(bad, med, sci) - med
+    data = np.where(bad, np.float32(0.0), sci - med)
     sigma = fwhm / 2.3548
-    smooth = ndimage.gaussian_filter(data, sigma)
+    radius = int(4.0 * sigma + 0.5)  # scipy.ndimage.gaussian_filter's truncation
+    kern = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kern = (kern / kern.sum()).astype(np.float32)
+    smooth = smooth_masked(data, np.zeros((0, 0), np.float32), kern, np.float32(0.0))
     noise = mad / (2.0 * np.sqrt(np.pi) * sigma)  # white noise through a unit Gaussian
-    ny, nx = sci.shape
     half = int(np.ceil(2 * fwhm)) + 1
     edge = max(half, 2)
-    inner = smooth[edge:ny - edge, edge:nx - edge]
-    ys, xs = np.nonzero(inner > snr * noise)
-    ys, xs = ys + edge, xs + edge
-    peak = smooth[ys, xs]
-    is_max = np.ones(ys.size, bool)  # local maxima in a 5×5 box, candidates only
-    for dy in range(-2, 3):
-        for dx in range(-2, 3):
-            if dy or dx:
-                is_max &= peak >= smooth[ys + dy, xs + dx]
-    ys, xs = ys[is_max], xs[is_max]
-    if bad.any():
-        near_bad = ndimage.binary_dilation(bad, iterations=2)
-        ok = ~near_bad[ys, xs]
-        ys, xs = ys[ok], xs[ok]
+    ys, xs = star_peaks(smooth, data, bad, np.float32(snr * noise), edge,
+                        float(max_peak_fraction))
     if xs.size == 0:
         return StarList(*(np.zeros(0),) * 4)
-    box3 = sum(data[ys + dy, xs + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1))
-    frac = data[ys, xs] / np.where(box3 > 0, box3, np.inf)
-    keep = frac < max_peak_fraction
-    xs, ys = xs[keep], ys[keep]
-    order = np.argsort(-smooth[ys, xs])[:max_stars]
-    xs, ys = xs[order], ys[order]
-    cx, cy, flux = _windowed_centroids(data.astype(np.float64, copy=False), xs, ys,
-                                       half=half, sigma=sigma)
+    peak = smooth[ys, xs]
+    order = np.argsort(-peak, kind="stable")[:max_stars]  # brightest first
+    xs, ys, peak = xs[order], ys[order], peak[order]
+    off = np.arange(-half, half + 1)
+    yy, xx = ys[:, None, None] + off[None, :, None], xs[:, None, None] + off[None, None, :]
+    cut = data[yy, xx]  # (n, k, k)
+    cx, cy, flux = _windowed_centroids(cut, xs, ys, half=half, sigma=sigma)
     ok = np.isfinite(cx) & np.isfinite(cy) & (np.hypot(cx - xs, cy - ys) < 1.5)
-    s = smooth[ys, xs] / noise
+    s = peak / noise
     return StarList(cx[ok], cy[ok], flux[ok], s[ok])
 
 
-def _windowed_centroids(data, xs, ys, *, half, sigma, n_iter=8):
-    """Iterative Gaussian-weighted centroids (SExtractor ``XWIN``) of cutouts."""
+def _windowed_centroids(cut, xs, ys, *, half, sigma, n_iter=8):
+    """Iterative Gaussian-weighted centroids (SExtractor ``XWIN``) of cutouts ``cut``
+    (n, 2·half+1, 2·half+1) centred on the integer pixels (``xs``, ``ys``)."""
     off = np.arange(-half, half + 1)
     dy, dx = np.meshgrid(off, off, indexing="ij")
-    cut = data[ys[:, None, None] + dy, xs[:, None, None] + dx]  # (n, k, k)
+    cut = np.asarray(cut, np.float64)
     cx = np.zeros(xs.size)
     cy = np.zeros(xs.size)
     for _ in range(n_iter):
@@ -195,36 +185,50 @@ def match_catalogs(src, ref, *, searchrad: float = 2.0, tolerance: float = 0.1):
     (ndarray, ndarray)
         Integer indices ``i_src``, ``i_ref`` of unique pairs (may be empty).
     """
-    from scipy.spatial import cKDTree
-
     src, ref = np.asarray(src, np.float64), np.asarray(ref, np.float64)
     empty = (np.zeros(0, int), np.zeros(0, int))
     if len(src) == 0 or len(ref) == 0:
         return empty
-    tree = cKDTree(ref)
-    lists = tree.query_ball_point(src, searchrad)
-    d = [ref[j] - src[i] for i, js in enumerate(lists) for j in js]
-    if not d:
+    i, j = _pairs_within(src, ref, searchrad)
+    if i.size == 0:
         return empty
-    d = np.asarray(d)
+    d = ref[j] - src[i]
     nb = max(int(np.ceil(2 * searchrad / tolerance)), 1)
     hist, ex, ey = np.histogram2d(d[:, 0], d[:, 1], bins=nb,
                                   range=[[-searchrad, searchrad], [-searchrad, searchrad]])
-    from scipy import ndimage
-
-    hist = ndimage.uniform_filter(hist, 3) * 9  # offsets split across bin edges
+    padded = np.pad(hist, 1, mode="symmetric")  # 3×3 box sum: offsets split across bins
+    hist = sum(padded[a:a + nb, b:b + nb] for a in range(3) for b in range(3))
     ix, iy = np.unravel_index(np.argmax(hist), hist.shape)
     ox, oy = 0.5 * (ex[ix] + ex[ix + 1]), 0.5 * (ey[iy] + ey[iy + 1])
     near = np.hypot(d[:, 0] - ox, d[:, 1] - oy) < 2 * tolerance
     if near.any():
         ox, oy = np.median(d[near], axis=0)
-    dist, j = tree.query(src + [ox, oy], distance_upper_bound=tolerance)
-    i = np.flatnonzero(np.isfinite(dist))
-    j, dist = j[i], dist[i]
-    order = np.argsort(dist)  # unique: each reference takes its closest source
+    i, j = _pairs_within(src + [ox, oy], ref, tolerance)
+    if i.size == 0:
+        return empty
+    dist = np.hypot(*(ref[j] - src[i] - [ox, oy]).T)
+    order = np.lexsort((dist, i))  # each source's nearest reference
+    first = np.ones(order.size, bool)
+    first[1:] = i[order][1:] != i[order][:-1]
+    i, j, dist = i[order][first], j[order][first], dist[order][first]
+    order = np.argsort(dist, kind="stable")  # unique: each reference takes its closest source
     _, first = np.unique(j[order], return_index=True)
     keep = order[first]
     return i[keep], j[keep]
+
+
+def _pairs_within(src, ref, radius):
+    """All index pairs (i, j) with |ref[j] − src[i]| < ``radius`` (sorted-x windows)."""
+    order = np.argsort(ref[:, 0], kind="stable")
+    rx = ref[order, 0]
+    lo = np.searchsorted(rx, src[:, 0] - radius, "left")
+    hi = np.searchsorted(rx, src[:, 0] + radius, "right")
+    counts = hi - lo
+    i = np.repeat(np.arange(len(src)), counts)
+    start = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    j = order[start + np.arange(i.size)]
+    close = np.hypot(*(ref[j] - src[i]).T) < radius
+    return i[close], j[close]
 
 
 @dataclass(frozen=True)

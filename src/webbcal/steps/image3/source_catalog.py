@@ -4,6 +4,14 @@ Calls :func:`webbcal.algorithms.image3.catalog.measure_sources` (errors include 
 noise correlation and the aperture-correction uncertainty) with aperture radii
 enclosing 30/50/70 % of the PSF energy (:mod:`webbcal.algorithms.image3.apcorr`) and
 builds an astropy Table with the official column names; fluxes in Jy, magnitudes AB.
+
+Photometric accuracy depends on the mosaic: with resample's ``ivm`` weights, star
+cores whose pixels lost groups to saturation or jumps in one exposure get less weight
+there than the wings, so the mosaic PSF is not a flux-conserving mean of the
+exposures' PSFs. On the ceers-like demo this scatters bright stars' total fluxes by
+1–2 % (reduced χ² 8.5 in F200W, 415 in F444W, saturated F444W cores 15–20 % low);
+with ``exptime`` weights the same catalog gives χ² 1.1 / 2.5 and median ratios
+1.002 / 1.000. The catalog cannot see per-exposure weights, so it does not model this.
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ class SourceCatalogParams(StepParams):
     input_pixel_scale: float | None = param(None, "detector pixel scale [arcsec] "
                                             "(default: from the mosaic's pixel scale ratio)")
     ci_extended: float = param(1.1, "is_extended when CI_70_30 exceeds this × a point source's")
+    bkg_boxsize: int = param(256, "background mesh cell [pixels] (0 = one global level); "
+                                  "follows sky steps between exposures left by skymatch")
 
 
 def catalog_table(sources, grid, apertures):
@@ -147,7 +157,8 @@ class SourceCatalogStep(Step):
                                 deblend=p.deblend, kernel_fwhm=p.kernel_fwhm,
                                 aperture_ee=apertures.ee, aperture_radii=apertures.radii,
                                 aperture_corrections=apertures.corrections,
-                                drizzle_drop=drop, input_step=step)
+                                drizzle_drop=drop, input_step=step,
+                                bkg_boxsize=p.bkg_boxsize)
         area = float(mosaic.sci_header["PIXAR_SR"])
         sources = measure_sources(mosaic.data, mosaic.err, params=cparams, pixel_area_sr=area,
                                   mask=~(mosaic.wht > 0), apertures=apertures,
@@ -160,6 +171,7 @@ class SourceCatalogStep(Step):
                            "aperture_total_ee": apertures.ee[-1],
                            "aperture_corrections": list(apertures.corrections),
                            "aperture_correction_sigma": list(apertures.fraction_sigma),
+                           "aperture_exposure_sigma": list(apertures.exposure_sigma),
                            "noise_correlation_factors": list(sources.noise_factors),
                            "psf_model": p.psf_model, "filter": filt})
         library.catalog = table
@@ -175,10 +187,9 @@ def _coverage(mosaic, n_members: int):
     if con is None or np.size(con) == 0:
         return np.full(mosaic.data.shape, max(int(n_members), 1), np.int16)
     planes = np.ascontiguousarray(con).view(np.uint32).reshape(-1, *mosaic.data.shape)
-    bits = np.array([bin(i).count("1") for i in range(256)], np.int16)
     n = np.zeros(mosaic.data.shape, np.int16)
     for plane in planes:
-        n += bits[plane.view(np.uint8).reshape(*plane.shape, 4)].sum(axis=-1, dtype=np.int16)
+        n += np.bitwise_count(plane)
     return n
 
 

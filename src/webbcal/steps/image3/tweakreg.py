@@ -92,23 +92,24 @@ class TweakRegStep(Step):
         from webbcal.datamodels import DQ
 
         p = self.params
-        centres = np.array([[n.ra[n.ra.shape[0] // 2, n.ra.shape[1] // 2],
-                             n.dec[n.dec.shape[0] // 2, n.dec.shape[1] // 2]]
-                            for n in (library.nodes(k) for k in range(len(library)))])
-        tangent = (float(np.median(centres[:, 0])), float(np.median(centres[:, 1])))
         groups = library.groups()
-        catalogs, pointings = [], {}
-        for gid, idx in groups.items():
-            xy = []
+        stars, pointings = {}, {}
+        for idx in groups.values():  # each member read once
             for k in idx:
                 model = library.load(k)
                 pointings[k] = model.exposure.pointing
                 bad = (model.dq & int(DQ.DO_NOT_USE | DQ.SATURATED)) != 0
-                stars = find_stars(model.data, model.err, mask=bad, snr=p.snr_threshold,
-                                   fwhm=p.kernel_fwhm, max_stars=p.brightest)
-                ra, dec = sky_at(library.nodes(k), stars.x, stars.y)
-                xy.append(to_plane(ra, dec, tangent))
-                log.info("tweakreg: %s: %d stars", library.members[k].name, len(stars.x))
+                stars[k] = find_stars(model.data, model.err, mask=bad, snr=p.snr_threshold,
+                                      fwhm=p.kernel_fwhm, max_stars=p.brightest)
+                del model
+                log.info("tweakreg: %s: %d stars", library.members[k].name, len(stars[k].x))
+        nodes = [library.nodes(k) for k in range(len(library))]
+        centres = np.array([[n.ra[n.ra.shape[0] // 2, n.ra.shape[1] // 2],
+                             n.dec[n.dec.shape[0] // 2, n.dec.shape[1] // 2]] for n in nodes])
+        tangent = (float(np.median(centres[:, 0])), float(np.median(centres[:, 1])))
+        catalogs = []
+        for idx in groups.values():
+            xy = [to_plane(*sky_at(nodes[k], stars[k].x, stars[k].y), tangent) for k in idx]
             catalogs.append(np.concatenate(xy) if xy else np.zeros((0, 2)))
         refcat = None
         if p.abs_refcat:
