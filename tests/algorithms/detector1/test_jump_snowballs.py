@@ -216,3 +216,28 @@ def test_snowball_needs_a_saturated_core_unless_disabled():
     res = detect_jumps(*args, nframes=1, expand_large_events=True, sat_required_snowball=False)
     assert res.n_snowballs == 1
     assert (res.groupdq[0, group][halo] & JUMP).astype(bool).mean() >= 0.9
+
+
+def test_labelling_window_does_not_change_the_result(monkeypatch):
+    """Jump clusters are labelled a window of groups ahead (2 per thread; memory stays
+    bounded for long ramps); grown saturated cores clear jumps in later groups that
+    may already be labelled. Any window gives the same flags."""
+    import numba
+
+    rng = np.random.default_rng(11)
+    ng, n = 12, 96
+    gdq = np.zeros((2, ng, n, n), np.uint8)
+    for i in range(2):
+        for g, (cy, cx) in ((2, (30, 30)), (5, (60, 62)), (8, (40, 70))):
+            gdq[i, g:][:, disk((n, n), cy, cx, 5)] = SAT
+            gdq[i, g][disk((n, n), cy, cx, 12) & ~disk((n, n), cy, cx, 5)] = JUMP
+        for g in range(1, ng):      # crosses, some next to cores grown later
+            for _ in range(25):
+                plus(gdq[i, g], *rng.integers(2, n - 2, 2))
+    results = []
+    for threads in (1, 8):
+        monkeypatch.setattr(numba, "get_num_threads", lambda t=threads: t)
+        results.append(flag_large_events(gdq, n_groups_masked_next_int=3))
+    assert results[0][1] == results[1][1] > 0
+    assert np.array_equal(results[0][0], results[1][0])
+    assert (results[0][0] != gdq).any()

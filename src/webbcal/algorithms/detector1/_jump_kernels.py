@@ -1,28 +1,36 @@
 """numba kernels for two-point-difference jump detection.
 
 Private: called only by :func:`webbcal.algorithms.detector1.jump.detect_jumps`.
-Follows the official ``stcal`` ``twopoint_difference.find_crs`` pixel by pixel:
+Reproduces ``stcal`` 1.20 ``twopoint_difference.find_crs`` (jwst 3.0 JumpStep) bit for
+bit, pixel by pixel, all integrations of a pixel together (the official medians and
+maxima run over integrations and groups):
 
-* first differences of adjacent groups, NaN where either group is SATURATED or
-  DO_NOT_USE;
-* a clipped median difference: with >= 4 usable differences the one of largest
-  absolute value is dropped before the median, with 3 the plain median, with 2 the
-  difference of smaller absolute value;
-* ``sigma = sqrt(|median| / gain + readnoise^2 / nframes)`` (DN; the read noise is the
-  CDS noise, so ``readnoise^2 / nframes`` is the read variance of one difference of
-  ``nframes``-averaged groups);
-* the largest ratio ``|diff - median| / sigma`` is a jump if it exceeds the threshold
-  for the number of usable differences (4σ; 5σ with 3 differences, 6σ with 2); it
-  is removed and the search repeated while more than two differences remain;
-* with ``>= min_diffs_single_pass`` usable differences, a single pass against the
-  plain median flags every difference above the threshold.
+* values in electrons as float32 products ``data * gain`` (read noise likewise), first
+  differences of adjacent groups, NaN where either group is SATURATED or DO_NOT_USE;
+  ``sigma = sqrt(|median| + (readnoise * gain)^2 / nframes)``;
+* iterative mode (fewer than ``min_diffs_single_pass`` usable differences exposure-wide):
+  on the *absolute* differences, the clipped median (>= 4 usable: every value equal
+  to the largest dropped; 3: median; 2: the smaller) and the ratios
+  ``| |d| - median | / sigma``; the difference(s) equal to the largest ratio are jumps
+  if it exceeds the threshold for the number of usable differences (>= 4: 4σ, 3: 5σ,
+  2: 6σ); they are removed and the search repeated (median rounded to float32 after
+  the first pass, deviations always, as officially);
+* single-pass mode: every difference with ``|d - plain median| / sigma`` above 4σ;
+* neighbour triggers and after-jump flags use the plain median of all usable
+  differences (``min_jump_to_flag_neighbors < ratio < max_jump_to_flag_neighbors``);
+* JUMP_DET is removed where DO_NOT_USE or SATURATED is also set.
 
 Speed: for 3 to 32 differences a row's differences are sorted column-wise by a sorting
-network and screened in one vectorised pass; only pixels with flagged groups, non-finite
+network and screened in one vectorised pass; only pixels with any group DQ, non-finite
 values, a tie for the clipped value, or a deviation near or above threshold go through
 the exact per-pixel search (:func:`_pixel_search`), so the result is the same as
 searching every pixel. The group DQ is flagged in place; neighbour triggers are kept
-as one bit per pixel (``trig``), not as a cube.
+as one bit per pixel (``trig``), not as a cube. The row kernels release the GIL and run
+on a thread pool (``parallel=True`` cost ~9 s of compilation for one thin loop). The
+search itself is compiled without fast-math (``arcp`` would turn the divisions by
+sigma into multiplications and change the last bit of ratios compared with numpy's).
+``_median8``, ``_select``, ``_median_inplace``, ``sorting_network`` and
+``sort_columns`` are shared with the ramp-fit kernels.
 """
 
 from __future__ import annotations
@@ -30,36 +38,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 #: LLVM fast-math flags that keep NaN/inf semantics (isnan checks stay valid).
 _FM = {"arcp", "contract", "nsz", "afn", "reassoc"}
-
-
-@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
-def _clipped_median(diffs, n, buf):
-    """Official clipped median of the non-NaN values of ``diffs[:n]`` (see module doc)."""
-    m = 0
-    imax = -1
-    amax = -1.0
-    for k in range(n):
-        v = diffs[k]
-        if not math.isnan(v):
-            if abs(v) > amax:
-                amax = abs(v)
-                imax = m
-            buf[m] = v
-            m += 1
-    if m == 0:
-        return math.nan
-    if m == 1:
-        return math.nan
-    if m == 2:
-        return buf[0] if abs(buf[0]) <= abs(buf[1]) else buf[1]
-    if m >= 4:
-        buf[imax] = buf[m - 1]
-        m -= 1
-    return _median_inplace(buf, m)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
@@ -164,18 +146,6 @@ def _median_inplace(buf, m):
     return 0.5 * (lower + upper)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
-def _threshold(n_usable, normal, four_group, three_group):
-    if n_usable >= 4:
-        return normal
-    if n_usable == 3:
-        return four_group
-    if n_usable == 2:
-        return three_group
-    return math.inf
-
-
-
 def sorting_network(n):
     """Comparator pairs (npairs, 2) int64 of Batcher's odd-even merge sort for ``n`` values.
 
@@ -216,267 +186,290 @@ def sort_columns(cols, pairs):
             b[x] = v if u < v else u
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
-def _pixel_search(dv, gl, i, y, x, g, rn2, normal, four_group, three_group,
-                  min_diffs_single_pass, flag_neighbors, min_nb, max_nb,
-                  after_e1, after_n1, after_e2, after_n2, dnu, sat, jump,
-                  trig, rowtrig, diffs, work, buf, ratio0, is_cr):
-    """The full official search on one pixel's ramp of integration ``i``.
 
-    ``dv`` (ngroups,) float64 are the group values, ``gl`` (ngroups,) uint8 their DQ:
-    JUMP_DET (and after-jump flags) are added to ``gl`` in place. Sets the neighbour
-    trigger bits ``trig[i, k, y, x >> 6]`` and ``rowtrig[i, k, y]``. Returns (number of
-    jumps found, whether ``gl`` has any JUMP_DET). ``diffs`` … ``is_cr`` are scratch.
+
+@njit(cache=True, error_model="numpy")
+def _median_of(src, n, buf, clip_abs):
+    """Official medians of the non-NaN values of ``src[:n]``, using ``buf`` as scratch.
+
+    ``clip_abs`` False: ``np.nanmedian`` (NaN if none). True: ``calc_med_first_diffs``
+    of the absolute values: with >= 4 usable values every value equal to the largest
+    is dropped first, with 3 the median, with 2 the smaller, fewer: NaN.
+    Returns (median, number of usable values). A sorting network up to 8 values, else
+    quickselect; the value equals numpy's either way. (One exit: compiles faster.)
     """
-    ngroups = dv.shape[0]
-    ndiffs = ngroups - 1
-    n_usable = 0
-    for k in range(ndiffs):
-        if (gl[k] & (dnu | sat)) or (gl[k + 1] & (dnu | sat)):
-            diffs[k] = math.nan
-        else:
-            diffs[k] = dv[k + 1] - dv[k]
-            if not math.isnan(diffs[k]):
-                n_usable += 1
-        is_cr[k] = False
-    if n_usable < 2:
-        return 0, False
-    if n_usable >= min_diffs_single_pass:
+    m = 0
+    amax = -1.0
+    for k in range(n):
+        v = src[k]
+        if not math.isnan(v):
+            v = abs(v) if clip_abs else v
+            buf[m] = v
+            m += 1
+            amax = v if v > amax else amax
+    nu = m
+    med = math.nan
+    if clip_abs and m == 2:
+        med = buf[0] if buf[0] < buf[1] else buf[1]
         m = 0
-        for k in range(ndiffs):
-            if not math.isnan(diffs[k]):
-                buf[m] = diffs[k]
+    elif clip_abs and m < 2:
+        m = 0
+    elif clip_abs and m >= 4:
+        m = 0
+        for k in range(nu):
+            if buf[k] != amax:
+                buf[m] = buf[k]
                 m += 1
-        med = _median_inplace(buf, m)
+    if 0 < m <= 8:
+        med = _median8(buf, m)
+    elif m > 8:
+        med = _select(buf, m, m // 2)
+        if m % 2 == 0:
+            lower = buf[0]
+            for i in range(1, m // 2):
+                lower = buf[i] if buf[i] > lower else lower
+            med = 0.5 * (lower + med)
+    return med, nu
+
+
+@njit(cache=True, error_model="numpy")
+def _pixel_search(ve, gl, ngroups, rn2, thr, single, flag_neighbors, min_nb, max_nb,
+                  after_e1, after_n1, after_e2, after_n2, dnu, sat, jump, tr,
+                  d, absd, buf, ratio, is_cr):
+    """The official search on one pixel, all integrations together.
+
+    ``ve`` (nints * ngroups,) float64 holds the group values in electrons (float32
+    products, as officially), ``gl`` (same length) uint8 their DQ; JUMP_DET (and
+    after-jump flags) are added to ``gl`` in place. ``rn2`` is the read variance of one
+    difference (e-^2), ``thr`` the thresholds for >= 4, 3, 2 usable differences.
+    ``tr`` (same length) uint8 output: 1 on jump groups whose neighbours must be
+    flagged. Returns (groups with JUMP_DET after the search, whether any). ``d`` … ``is_cr``
+    are scratch of length ``nints * (ngroups - 1)``.
+    """
+    nints = gl.shape[0] // ngroups
+    nd = ngroups - 1
+    n = nints * nd
+    for i in range(nints):
+        for k in range(nd):
+            a = i * ngroups + k
+            j = i * nd + k
+            is_cr[j] = 0
+            if (gl[a] & (dnu | sat)) or (gl[a + 1] & (dnu | sat)):
+                d[j] = math.nan
+            else:
+                d[j] = np.float64(np.float32(ve[a + 1] - ve[a]))
+    med = math.nan
+    have_med = False
+    if single:      # official look_for_more_than_one_jump: plain median, one pass
+        med = _median_of(d, n, buf, False)[0]
+        have_med = True
+        sig = math.sqrt(abs(med) + rn2)
+        for j in range(n):
+            if sig > 0.0 and not math.isnan(d[j]) and abs(d[j] - med) / sig > thr[0]:
+                is_cr[j] = 1
     else:
-        med = _clipped_median(diffs, ndiffs, buf)
-    sigma = math.sqrt(abs(med) / g + rn2)
-    if not (sigma > 0.0):
-        return 0, False
-    rmax = -1.0
-    kmax = -1
-    for k in range(ndiffs):
-        ratio0[k] = abs(diffs[k] - med) / sigma
-        if not math.isnan(diffs[k]) and ratio0[k] > rmax:
-            rmax = ratio0[k]
-            kmax = k
-    if n_usable >= min_diffs_single_pass:
-        for k in range(ndiffs):
-            if not math.isnan(diffs[k]) and ratio0[k] > normal:
-                is_cr[k] = True
-    elif rmax > _threshold(n_usable, normal, four_group, three_group):
-        is_cr[kmax] = True
-        n_cr = 1
-        for k in range(ndiffs):
-            work[k] = diffs[k]
-        found = True
-        while found and (n_usable - n_cr + 1) > 2:
-            found = False
-            for k in range(ndiffs):
-                if is_cr[k]:
-                    work[k] = math.nan
-            remaining = n_usable - n_cr
-            med2 = _clipped_median(work, ndiffs, buf)
-            sig2 = math.sqrt(abs(med2) / g + rn2)
-            kmax = -1
+        # official iterative_jump: flag the difference(s) of largest
+        # | |d| - clipped median(|d|) | / sigma while above the threshold for the number
+        # of usable differences; after the first pass the median is rounded to float32,
+        # the deviation always is
+        for k in range(n):
+            absd[k] = abs(d[k])
+        for it in range(n):
+            mi, nu = _median_of(absd, n, buf, True)
+            if it > 0:
+                mi = np.float64(np.float32(mi))
+            sig = math.sqrt(abs(mi) + rn2)
+            if nu < 2 or not (sig > 0.0):
+                break
             rmax = -1.0
-            for k in range(ndiffs):
-                if not math.isnan(work[k]):
-                    r = abs(work[k] - med2) / sig2
-                    if r > rmax:
-                        rmax = r
-                        kmax = k
-            if kmax >= 0 and rmax > _threshold(remaining, normal, four_group, three_group):
-                is_cr[kmax] = True
-                n_cr += 1
-                found = True
-    count = 0
-    any_jump = False
-    for k in range(ndiffs):
-        if is_cr[k]:
-            count += 1
-            gl[k + 1] |= jump
-        if gl[k + 1] & jump:
-            any_jump = True
-    if not any_jump:
+            for k in range(n):
+                if not math.isnan(absd[k]):
+                    r = abs(np.float64(np.float32(absd[k] - mi))) / sig
+                    ratio[k] = r
+                    rmax = r if r > rmax else rmax
+            t = thr[0] if nu >= 4 else (thr[1] if nu == 3 else thr[2])
+            if not (rmax > t):
+                break
+            for k in range(n):
+                if not math.isnan(absd[k]) and ratio[k] == rmax:
+                    is_cr[k] = 1
+                    absd[k] = math.nan
+    count = 0           # official count: groups with JUMP_DET, input flags included
+    for i in range(nints):
+        for k in range(nd):
+            a = i * ngroups + k + 1
+            tr[a] = 0
+            if is_cr[i * nd + k]:
+                gl[a] |= jump
+            if gl[a] & jump:
+                count += 1
+    if count == 0:
         return 0, False
-    # neighbour triggers and after-jump flags for every jump group (also jumps already
-    # flagged on input, as the official code)
-    bit = np.uint64(1) << np.uint64(x & 63)
-    for k in range(ndiffs):
-        if not (gl[k + 1] & jump) or math.isnan(diffs[k]):
-            continue
-        r = ratio0[k]
-        if flag_neighbors and r < max_nb and r > min_nb:
-            trig[i, k + 1, y, x >> 6] |= bit
-            rowtrig[i, k + 1, y] = 1
-        amp = (diffs[k] - med) * g
-        n_after = 0
-        if after_n1 > 0 and amp >= after_e1:
-            n_after = after_n1
-        if after_n2 > 0 and amp >= after_e2 and after_n2 > n_after:
-            n_after = after_n2
-        for kk in range(k + 2, min(k + 2 + n_after, ngroups)):
-            if not (gl[kk] & (dnu | sat)):
-                gl[kk] |= jump
+    # neighbours and after-jump flags use the plain median of all usable differences
+    if not have_med:
+        med = _median_of(d, n, buf, False)[0]
+    sig = math.sqrt(abs(med) + rn2)
+    for i in range(nints):
+        for k in range(nd):
+            a = i * ngroups + k + 1
+            if not (gl[a] & jump):
+                continue
+            e = d[i * nd + k] - med
+            r = abs(e) / sig
+            if flag_neighbors and r < max_nb and r > min_nb:
+                tr[a] = 1
+            n_after = 0
+            if after_n1 > 0 and e >= after_e1:
+                n_after = after_n1
+            if after_n2 > 0 and e >= after_e2 and after_n2 > n_after:
+                n_after = after_n2
+            for kk in range(k + 2, min(k + 2 + n_after, ngroups)):
+                if not (gl[i * ngroups + kk] & (dnu | sat)):
+                    gl[i * ngroups + kk] |= jump
     return count, True
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
-def _twopoint_row(y, data, gdq, gain, readnoise, nframes, normal, four_group, three_group,
-                  min_diffs_single_pass, flag_neighbors, min_nb, max_nb,
-                  after_e1, after_n1, after_e2, after_n2, dnu, sat, jump,
-                  pairs, trig, rowtrig):
-    """One row ``y`` of :func:`twopoint_kernel`; returns the number of jumps found.
+@njit(cache=True, nogil=True, error_model="numpy")
+def twopoint_rows(y0, y1, data, gdq, gain, readnoise, nframes, thr, single, flag_neighbors,
+                  min_nb, max_nb, after_e1, after_n1, after_e2, after_n2, dnu, sat, jump,
+                  pairs, trig, rowtrig, n_primary):
+    """First pass on rows ``y0 … y1-1``: flag jumps in each pixel's own ramp, in place.
 
-    Fast path (``pairs`` not empty): the row's differences are sorted column-wise by a
-    sorting network and screened in one vectorised pass: a pixel with all group DQ 0
-    and finite differences whose largest deviation from the (clipped) median is below
-    threshold has no jump and is done. Every other pixel (about one in ten on a real
-    exposure) gets the exact :func:`_pixel_search`. Pixels with unusable gain are
-    never searched.
-    """
-    nints, ngroups, ny, nx = data.shape
-    ndiffs = ngroups - 1
-    use_net = pairs.shape[0] > 0
-    single = ndiffs >= min_diffs_single_pass
-    srt = np.empty((max(ndiffs, 1) if use_net else 1, nx), np.float64)
-    busy = np.empty(nx, np.uint8)
-    # pixel-major copies of the row's ramps (long ramps: each pixel's groups contiguous)
-    dpm = np.empty((nx if not use_net else 1, ngroups), np.float64)
-    gpm = np.empty((nx if not use_net else 1, ngroups), np.uint8)
-    diffs = np.empty(ndiffs, np.float64)
-    work = np.empty(ndiffs, np.float64)
-    buf = np.empty(ndiffs, np.float64)
-    ratio0 = np.empty(ndiffs, np.float64)
-    is_cr = np.zeros(ndiffs, np.bool_)
-    m = ndiffs - 1
-    inv_nf = 1.0 / nframes
-    # rows of the sorted differences that hold the (clipped) median
-    a1, a2 = (ndiffs - 1) // 2, ndiffs // 2          # plain median of all
-    b1, b2 = (m - 1) // 2, m // 2                    # largest dropped
-    c1, c2 = 1 + (m - 1) // 2, 1 + m // 2            # smallest dropped
-    thr = normal if (single or ndiffs >= 4) else four_group
-    # the screen compares squares without division; near the threshold (1e-9) the exact
-    # search decides
-    thr2 = thr * thr * (1.0 - 1e-9)
-    count = 0
-    for i in range(nints):
-        if use_net:
-            busy[:] = 0
-            for k in range(ngroups):
-                q = gdq[i, k, y]
-                for x in range(nx):
-                    busy[x] |= q[x]
-            for k in range(ndiffs):
-                a = data[i, k, y]
-                b = data[i, k + 1, y]
-                s = srt[k]
-                for x in range(nx):
-                    d = np.float64(b[x]) - np.float64(a[x])
-                    s[x] = d
-                    busy[x] |= np.uint8(not (abs(d) < 1e300))
-            sort_columns(srt, pairs)
-            lo_r = srt[0]
-            hi_r = srt[ndiffs - 1]
-            gr = gain[y]
-            rr = readnoise[y]
-            for x in range(nx):  # branch-free screen of the whole row (vectorised)
-                lo = lo_r[x]
-                hi = hi_r[x]
-                tie = False
-                if single:
-                    med = 0.5 * (srt[a1, x] + srt[a2, x])
-                elif ndiffs >= 4:
-                    top = abs(hi) > abs(lo)
-                    tie = abs(hi) == abs(lo)
-                    med = 0.5 * ((srt[b1, x] + srt[b2, x]) if top
-                                 else (srt[c1, x] + srt[c2, x]))
-                else:
-                    med = srt[1, x]
-                rn = np.float64(rr[x])
-                s2 = abs(med) / np.float64(gr[x]) + rn * rn * inv_nf
-                dev = max(hi - med, med - lo)
-                busy[x] |= np.uint8(tie or dev * dev > thr2 * s2)
-        else:
-            for k in range(ngroups):
-                a = data[i, k, y]
-                q = gdq[i, k, y]
-                for x in range(nx):
-                    dpm[x, k] = a[x]
-                    gpm[x, k] = q[x]
-        changed = False
-        for x in range(nx):
-            if use_net and busy[x] == 0:
-                continue
-            g = np.float64(gain[y, x])
-            if not (g > 0.0):
-                continue
-            rn2 = np.float64(readnoise[y, x]) ** 2 / nframes
-            if use_net:
-                dv = dpm[0]
-                gl = gpm[0]
-                for k in range(ngroups):
-                    dv[k] = data[i, k, y, x]
-                    gl[k] = gdq[i, k, y, x]
-            else:
-                dv = dpm[x]
-                gl = gpm[x]
-            n_found, any_jump = _pixel_search(
-                dv, gl, i, y, x, g, rn2, normal, four_group, three_group,
-                min_diffs_single_pass, flag_neighbors, min_nb, max_nb,
-                after_e1, after_n1, after_e2, after_n2, dnu, sat, jump,
-                trig, rowtrig, diffs, work, buf, ratio0, is_cr)
-            count += n_found
-            if any_jump:
-                if use_net:
-                    for k in range(ngroups):
-                        gdq[i, k, y, x] = gl[k]
-                else:
-                    changed = True
-        if changed:
-            for k in range(ngroups):
-                q = gdq[i, k, y]
-                for x in range(nx):
-                    q[x] = gpm[x, k]
-    return count
-
-
-@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def twopoint_kernel(data, gdq, gain, readnoise, nframes, normal, four_group, three_group,
-                    min_diffs_single_pass, flag_neighbors, min_nb, max_nb,
-                    after_e1, after_n1, after_e2, after_n2, dnu, sat, jump,
-                    pairs, trig, rowtrig, n_primary):
-    """First pass: flag jumps in each pixel's own ramp, in place.
+    A screen settles most pixels of a row (about nine in ten on a real exposure) at
+    once: a pixel is left alone if all its group DQ is 0, its differences are finite
+    and the largest deviation from the official median (plain median of the signed
+    differences in single-pass mode, else the clipped median of the absolute
+    differences), sorted column-wise by the network ``pairs``, is clearly below
+    threshold. The others, except pixels with unusable gain (never searched), go
+    through :func:`_pixel_search`. JUMP_DET is first cleared where DO_NOT_USE or
+    SATURATED is also set (as the official step does after detection). Releases the
+    GIL: the caller runs row blocks on threads (no ``parallel=True``: its lowering
+    alone cost ~9 s of compilation).
 
     Parameters
     ----------
+    y0, y1 : int
+        Row range.
     data : float32 (nints, ngroups, ny, nx), DN (read only)
     gdq : uint8, same shape; JUMP_DET (and after-jump flags) are added in place
     gain, readnoise : float32 (ny, nx); e-/DN and CDS read noise (DN)
-    pairs : int64 (npairs, 2), sorting network for ``ngroups - 1`` values (3 to 32
-        differences), or an empty array to run every pixel through the full search
+    nframes : int
+    thr : float64 (3,); σ thresholds for >= 4, 3 and 2 usable differences
+    single : bool; the official single-pass mode (enough differences exposure-wide)
+    pairs : int64 (npairs, 2), sorting network for ``nints * (ngroups - 1)`` values, or
+        an empty array to run every pixel through the full search
     trig : uint64 (nints, ngroups, ny, ceil(nx / 64)) zeros on input: bit ``x % 64`` of
         word ``x // 64`` is set where a jump's neighbours must be flagged
         (``min_nb < ratio < max_nb``); only written if ``flag_neighbors``
     rowtrig : uint8 (nints, ngroups, ny) zeros on input: 1 where a row has a trigger
     after_e1, after_e2 : float, electrons; after_n1, after_n2 : int groups to flag
         after jumps larger than these amplitudes (0 disables)
-    n_primary : int64 (ny,) output, jumps found per row
+    n_primary : int64 (ny,) output, groups with JUMP_DET per row after this pass
     """
     nints, ngroups, ny, nx = data.shape
-    for y in prange(ny):
-        n_primary[y] = _twopoint_row(
-            y, data, gdq, gain, readnoise, nframes, normal, four_group,
-            three_group, min_diffs_single_pass, flag_neighbors, min_nb, max_nb,
-            after_e1, after_n1, after_e2, after_n2, dnu, sat, jump, pairs, trig, rowtrig)
+    nd = ngroups - 1
+    n = nints * nd
+    # few allocation signatures: each distinct one costs compilation time
+    srt = np.empty((n if pairs.shape[0] > 0 else 1, nx), np.float64)
+    scratch = np.empty((5, nints * ngroups), np.float64)
+    ve, d, absd, buf, ratio = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
+    busy = np.zeros(nx, np.uint8)
+    gl = np.zeros(nints * ngroups, np.uint8)
+    tr = np.zeros(nints * ngroups, np.uint8)
+    is_cr = np.zeros(n, np.uint8)
+    # the screen compares squares in DN; the exact search works in float32 electrons,
+    # so pixels within 1e-3 of the threshold are left to it
+    t = thr[0] if (single or n >= 4) else (thr[1] if n == 3 else thr[2])
+    thr2 = t * t * (1.0 - 1e-3)
+    inv_nf = 1.0 / nframes
+    use_net = pairs.shape[0] > 0
+    clear = np.uint8(jump | dnu | sat)
+    a1, a2 = (n - 1) // 2, n // 2               # plain median of all n
+    b1, b2 = (n - 2) // 2, (n - 1) // 2         # median of the n - 1 smallest
+    for y in range(y0, y1):
+        # screen: mark in busy the pixels that need the exact search (see module doc)
+        for x in range(nx):
+            busy[x] = 0
+        for i in range(nints):
+            for k in range(ngroups):
+                q = gdq[i, k, y]
+                for x in range(nx):
+                    busy[x] |= q[x]
+        if not use_net:
+            for x in range(nx):
+                busy[x] = 1
+        else:
+            for i in range(nints):
+                for k in range(nd):
+                    a = data[i, k, y]
+                    b = data[i, k + 1, y]
+                    s = srt[i * nd + k]
+                    for x in range(nx):
+                        dd = np.float64(b[x]) - np.float64(a[x])
+                        s[x] = dd if single else abs(dd)
+                        busy[x] |= np.uint8(not (abs(dd) < 1e300))
+            sort_columns(srt, pairs)
+            gr = gain[y]
+            rr = readnoise[y]
+            for x in range(nx):  # branch-free screen of the whole row (vectorised)
+                lo = srt[0, x]
+                hi = srt[n - 1, x]
+                tie = False
+                if single:
+                    med = 0.5 * (srt[a1, x] + srt[a2, x])
+                elif n >= 4:
+                    tie = srt[n - 2, x] == hi
+                    med = 0.5 * (srt[b1, x] + srt[b2, x])
+                else:
+                    med = srt[1, x]
+                rn = np.float64(rr[x])
+                s2 = abs(med) / np.float64(gr[x]) + rn * rn * inv_nf
+                dev = hi - med if hi - med > med - lo else med - lo
+                busy[x] |= np.uint8(tie or dev * dev > thr2 * s2)
+        count = 0
+        for x in range(nx):
+            if busy[x] == 0:
+                continue
+            g = np.float32(gain[y, x])
+            rne = np.float32(readnoise[y, x] * g)
+            rn2 = np.float64(np.float32(rne * rne)) / nframes
+            cleared = False
+            for i in range(nints):
+                for k in range(ngroups):
+                    a = i * ngroups + k
+                    ve[a] = np.float32(data[i, k, y, x] * g)
+                    v = gdq[i, k, y, x]
+                    if (v & jump) and (v & (dnu | sat)):   # official: not both
+                        v = np.uint8(v & (clear ^ np.uint8(jump)))
+                        cleared = True
+                    gl[a] = v
+            n_found, any_jump = 0, False
+            if g > 0.0:         # unusable gain: never searched
+                n_found, any_jump = _pixel_search(
+                    ve, gl, ngroups, rn2, thr, single, flag_neighbors, min_nb, max_nb,
+                    after_e1, after_n1, after_e2, after_n2, dnu, sat, jump, tr,
+                    d, absd, buf, ratio, is_cr)
+            count += n_found
+            if not (any_jump or cleared):
+                continue
+            bit = np.uint64(1) << np.uint64(x & 63)
+            for i in range(nints):
+                for k in range(ngroups):
+                    a = i * ngroups + k
+                    gdq[i, k, y, x] = gl[a]
+                    if any_jump and tr[a]:
+                        trig[i, k, y, x >> 6] |= bit
+                        rowtrig[i, k, y] = 1
+        n_primary[y] = count
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def flag_neighbors_kernel(trig, rowtrig, gdq, dnu, sat, jump):
-    """Second pass: flag the 4 neighbours of triggered jumps (not SAT/DNU/JUMP groups).
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
+def flag_neighbors_rows(y0, y1, trig, rowtrig, gdq, dnu, sat, jump):
+    """Second pass on rows ``y0 … y1-1``: flag the 4 neighbours of triggered jumps (not
+    SAT/DNU/JUMP groups). Releases the GIL (the caller runs row blocks on threads).
 
-    ``trig`` / ``rowtrig`` as filled by :func:`twopoint_kernel`; ``gdq`` modified in place.
+    ``trig`` / ``rowtrig`` as filled by :func:`twopoint_rows` over all rows; ``gdq``
+    modified in place.
     """
     nints, ngroups, ny, nx = gdq.shape
     nw = trig.shape[3]
@@ -484,7 +477,7 @@ def flag_neighbors_kernel(trig, rowtrig, gdq, dnu, sat, jump):
     flag = np.uint8(jump)
     one = np.uint64(1)
     top = np.uint64(63)
-    for y in prange(ny):
+    for y in range(y0, y1):
         for i in range(nints):
             for k in range(1, ngroups):
                 up = y > 0 and rowtrig[i, k, y - 1] != 0

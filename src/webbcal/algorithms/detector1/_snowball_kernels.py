@@ -7,14 +7,17 @@ Private: used by :mod:`webbcal.algorithms.detector1.snowballs`.
   i.e. newly set) in one scan, and returns per component the pixel count, centroid
   and second central moments: everything the official ellipse
   (``skimage.measure.regionprops``) needs;
-* :func:`row_bits` gives, per plane and row, the OR of the DQ values (rows without a
-  bit are skipped).
 * :func:`paint_ellipses` draws filled ellipses exactly as ``skimage.draw.ellipse``
   does (integer centre, integer semi-axes, strict ``< 1``, the same bounding box),
   inside the official sub-image box, on a range of group planes.
+
+Few, plain functions (explicit loops, no slice assignment, one exit per helper): each
+numba function and each array-expression overload costs compilation time.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
@@ -34,88 +37,6 @@ def _find(parent, i):
         parent[i] = root
         i = nxt
     return root
-
-
-@njit(cache=True)
-def row_bits(cube):
-    """OR of every row of every plane: uint8 (ngroups, ny), a hint of which rows
-    carry which DQ bits."""
-    ng, ny, nx = cube.shape
-    out = np.zeros((ng, ny), np.uint8)
-    for g in range(ng):
-        for y in range(ny):
-            acc = np.uint8(0)
-            for x in range(nx):
-                acc |= cube[g, y, x]
-            out[g, y] = acc
-    return out
-
-
-@njit(cache=True)
-def _grow(runs, parent, n, cap):
-    new_runs = np.empty((cap, 3), np.int32)
-    new_runs[:n] = runs[:n]
-    new_parent = np.empty(cap, np.int64)
-    new_parent[:n] = parent[:n]
-    return new_runs, new_parent
-
-
-@njit(cache=True, inline="always")
-def _close(runs, parent, n, x_end, p, prev_end):
-    """End run ``n`` at column ``x_end`` and join it to the touching runs of the row
-    above (indices ``p … prev_end-1``); returns the next run index and ``p``."""
-    runs[n, 2] = x_end
-    x0 = runs[n, 1]
-    while p < prev_end and runs[p, 2] < x0 - 1:
-        p += 1
-    q = p
-    while q < prev_end and runs[q, 1] <= x_end + 1:
-        ra = _find(parent, q)
-        rb = _find(parent, n)
-        if ra != rb:
-            if ra < rb:
-                parent[rb] = ra
-            else:
-                parent[ra] = rb
-        q += 1
-    return n + 1, p
-
-
-@njit(cache=True)
-def _row_runs(a64, b64, ashift, bshift, use_b, y, runs, parent, n, p, prev_end):
-    """Record the runs of row ``y`` from index ``n`` on, joining each to the touching
-    runs ``p … prev_end-1`` of the row above; returns the new run count.
-
-    Eight pixels per step: each byte of ``on`` is 0 or 1, and a byte of ``t`` is set
-    where a pixel differs from its left neighbour (run edges are rare, so most words
-    are skipped at once).
-    """
-    ones = np.uint64(0x0101010101010101)
-    eight = np.uint64(8)
-    carry = np.uint64(0)
-    was_on = False
-    nw = a64.shape[1]
-    for k in range(nw):
-        on = (a64[y, k] >> ashift) & ones
-        if use_b:
-            on &= ~(b64[y, k] >> bshift)
-        t = on ^ ((on << eight) | carry)
-        carry = on >> np.uint64(56)
-        if t == 0:
-            continue
-        for i in range(8):
-            if (t >> np.uint64(8 * i)) & np.uint64(1):
-                x = 8 * k + i
-                if not was_on:
-                    runs[n, 0] = y
-                    runs[n, 1] = x
-                    parent[n] = n
-                else:
-                    n, p = _close(runs, parent, n, x - 1, p, prev_end)
-                was_on = not was_on
-    if was_on:
-        n, p = _close(runs, parent, n, 8 * nw - 1, p, prev_end)
-    return n
 
 
 @njit(cache=True, nogil=True)
@@ -145,7 +66,10 @@ def label_set(a64, b64, ashift, bshift, use_b, rows):
         NPIX), YMIN, YMAX, XMIN, XMAX.
     """
     ny = a64.shape[0]
-    nx = 8 * a64.shape[1]
+    nw = a64.shape[1]
+    nx = 8 * nw
+    ones = np.uint64(0x0101010101010101)
+    eight = np.uint64(8)
     cap = 4096
     runs = np.empty((cap, 3), np.int32)
     parent = np.empty(cap, np.int64)
@@ -158,17 +82,68 @@ def label_set(a64, b64, ashift, bshift, use_b, rows):
             continue
         if n + nx // 2 + 1 > cap:     # room for the densest possible row
             cap = 2 * cap + nx
-            runs, parent = _grow(runs, parent, n, cap)
+            new_runs = np.empty((cap, 3), np.int32)
+            new_parent = np.empty(cap, np.int64)
+            for i in range(n):      # explicit loops: slice assignment compiles slowly
+                new_runs[i, 0] = runs[i, 0]
+                new_runs[i, 1] = runs[i, 1]
+                new_runs[i, 2] = runs[i, 2]
+                new_parent[i] = parent[i]
+            runs = new_runs
+            parent = new_parent
         row_start = n
-        n = _row_runs(a64, b64, ashift, bshift, use_b, y, runs, parent, n,
-                      prev_start if prev_y == y - 1 else prev_end, prev_end)
+        # runs of row y, each joined to the touching runs p … prev_end-1 of the row
+        # above. Eight pixels per step: each byte of ``on`` is 0 or 1, and a byte of
+        # ``t`` is set where a pixel differs from its left neighbour (run edges are
+        # rare, so most words are skipped at once). A virtual empty word after the
+        # row closes a run that reaches the right edge.
+        p = prev_start if prev_y == y - 1 else prev_end
+        carry = np.uint64(0)
+        was_on = False
+        for k in range(nw + 1):
+            on = np.uint64(0)
+            if k < nw:
+                on = (a64[y, k] >> ashift) & ones
+                if use_b:
+                    on &= ~(b64[y, k] >> bshift)
+            t = on ^ ((on << eight) | carry)
+            carry = on >> np.uint64(56)
+            if t == 0:
+                continue
+            for i in range(8):
+                if (t >> np.uint64(8 * i)) & np.uint64(1):
+                    x = 8 * k + i
+                    if not was_on:
+                        runs[n, 0] = y
+                        runs[n, 1] = x
+                        parent[n] = n
+                    else:       # close run n at x - 1, join the touching runs above
+                        x_end = x - 1
+                        runs[n, 2] = x_end
+                        x0 = runs[n, 1]
+                        while p < prev_end and runs[p, 2] < x0 - 1:
+                            p += 1
+                        q = p
+                        while q < prev_end and runs[q, 1] <= x_end + 1:
+                            ra = _find(parent, q)
+                            rb = _find(parent, n)
+                            if ra < rb:
+                                parent[rb] = ra
+                            elif rb < ra:
+                                parent[ra] = rb
+                            q += 1
+                        n += 1
+                    was_on = not was_on
         if n > row_start:
             prev_start, prev_end, prev_y = row_start, n, y
-    ry = runs[:n, 0].copy()
-    rx0 = runs[:n, 1].copy()
-    rx1 = runs[:n, 2].copy()
-    comp_of_root = np.full(n, -1, np.int64)
-    run_comp = np.empty(n, np.int32)
+    out = np.empty((4, n), np.int32)
+    ry, rx0, rx1, run_comp = out[0], out[1], out[2], out[3]
+    comp_of_root = np.empty(n, np.int64)
+    for i in range(n):
+        ry[i] = runs[i, 0]
+        rx0[i] = runs[i, 1]
+        rx1[i] = runs[i, 2]
+        comp_of_root[i] = -1
     ncomp = 0
     for i in range(n):
         r = _find(parent, i)
@@ -176,28 +151,30 @@ def label_set(a64, b64, ashift, bshift, use_b, rows):
             comp_of_root[r] = ncomp
             ncomp += 1
         run_comp[i] = comp_of_root[r]
-    npix = np.zeros(ncomp, np.int64)
-    sy = np.zeros(ncomp, np.int64)
-    sx = np.zeros(ncomp, np.int64)
+    # sums of integers in float64: exact, as the former int64 sums
     stats = np.zeros((ncomp, NSTAT), np.float64)
-    stats[:, YMIN] = ny
-    stats[:, XMIN] = nx
-    stats[:, YMAX] = -1
-    stats[:, XMAX] = -1
+    for c in range(ncomp):
+        stats[c, YMIN] = ny
+        stats[c, XMIN] = nx
+        stats[c, YMAX] = -1
+        stats[c, XMAX] = -1
     for i in range(n):
         c = run_comp[i]
         w = rx1[i] - rx0[i] + 1
-        npix[c] += w
-        sy[c] += w * ry[i]
-        sx[c] += (rx0[i] + rx1[i]) * w // 2
-        stats[c, YMIN] = min(stats[c, YMIN], ry[i])
-        stats[c, YMAX] = max(stats[c, YMAX], ry[i])
-        stats[c, XMIN] = min(stats[c, XMIN], rx0[i])
-        stats[c, XMAX] = max(stats[c, XMAX], rx1[i])
+        stats[c, NPIX] += w
+        stats[c, CY] += w * ry[i]
+        stats[c, CX] += (rx0[i] + rx1[i]) * w // 2
+        if ry[i] < stats[c, YMIN]:
+            stats[c, YMIN] = ry[i]
+        if ry[i] > stats[c, YMAX]:
+            stats[c, YMAX] = ry[i]
+        if rx0[i] < stats[c, XMIN]:
+            stats[c, XMIN] = rx0[i]
+        if rx1[i] > stats[c, XMAX]:
+            stats[c, XMAX] = rx1[i]
     for c in range(ncomp):
-        stats[c, NPIX] = npix[c]
-        stats[c, CY] = sy[c] / npix[c]
-        stats[c, CX] = sx[c] / npix[c]
+        stats[c, CY] /= stats[c, NPIX]
+        stats[c, CX] /= stats[c, NPIX]
     for i in range(n):
         c = run_comp[i]
         dy = ry[i] - stats[c, CY]
@@ -210,7 +187,7 @@ def label_set(a64, b64, ashift, bshift, use_b, rows):
         stats[c, VAR_R] /= stats[c, NPIX]
         stats[c, VAR_C] /= stats[c, NPIX]
         stats[c, COV_RC] /= stats[c, NPIX]
-    return ry[:n], rx0[:n], rx1[:n], run_comp, stats
+    return ry, rx0, rx1, run_comp, stats
 
 
 @njit(cache=True)
@@ -258,10 +235,10 @@ def paint_ellipses(cube, g0, g1, rows, cols, rad_r, rad_c, cosr, sinr, half_box,
         si = sinr[k]
         rrot = abs(rr * co) + cr * si
         crot = rr * si + abs(cr * co)
-        y_lo = max(int(np.ceil(r0 - rrot)), max(r0 - half_box[k], 0))
-        y_hi = min(int(np.floor(r0 + rrot)), min(r0 + half_box[k] + 1, ny) - 1)
-        x_lo = max(int(np.ceil(c0 - crot)), max(c0 - half_box[k], 0))
-        x_hi = min(int(np.floor(c0 + crot)), min(c0 + half_box[k] + 1, nx) - 1)
+        y_lo = max(math.ceil(r0 - rrot), max(r0 - half_box[k], 0))
+        y_hi = min(math.floor(r0 + rrot), min(r0 + half_box[k] + 1, ny) - 1)
+        x_lo = max(math.ceil(c0 - crot), max(c0 - half_box[k], 0))
+        x_hi = min(math.floor(c0 + crot), min(c0 + half_box[k] + 1, nx) - 1)
         for y in range(y_lo, y_hi + 1):
             r = float(y - r0)
             for x in range(x_lo, x_hi + 1):

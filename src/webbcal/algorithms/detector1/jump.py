@@ -1,18 +1,23 @@
 """Jump (cosmic-ray) detection: the official two-point-difference method + snowballs.
 
-``detect_jumps`` flags JUMP_DET in a copy of the group DQ:
+``detect_jumps`` flags JUMP_DET in a copy of the group DQ (or in place):
 
-1. two-point differences per pixel and integration (kernel in :mod:`._jump_kernels`,
-   the official ``stcal`` rules, thresholds 4σ / 5σ (3 differences) / 6σ (2));
+1. two-point differences per pixel, all integrations together (kernels in
+   :mod:`._jump_kernels`), exactly as ``stcal`` 1.20 / jwst 3.0 (group DQ identical on
+   the same input): absolute differences, thresholds 4σ / 5σ (3 usable differences) /
+   6σ (2), iterative unless the exposure has ``min_diffs_single_pass`` usable
+   differences (groups DO_NOT_USE on every pixel do not count), then one pass;
 2. the 4 neighbours of jumps between ``min_jump_to_flag_neighbors`` and
-   ``max_jump_to_flag_neighbors`` σ (inter-pixel capacitance), not on SATURATED or
-   DO_NOT_USE groups;
-3. optionally groups after large jumps (``after_jump_flag_*``);
-4. optionally large events / snowballs (:func:`.snowballs.flag_large_events`).
+   ``max_jump_to_flag_neighbors`` σ (ratios against the plain median), not on
+   SATURATED or DO_NOT_USE groups;
+3. optionally groups after large jumps (``after_jump_flag_*``; off by default);
+4. JUMP_DET removed where DO_NOT_USE or SATURATED is also set;
+5. optionally large events / snowballs (:func:`.snowballs.flag_large_events`).
 
 Pixels with gain <= 0 or NaN are not searched and get NO_GAIN_VALUE | DO_NOT_USE in
-the pixel DQ, as the official step. Ramps with fewer than ``minimum_groups`` groups
-are returned unchanged.
+the pixel DQ, as the official step. Ramps with fewer than ``minimum_groups`` usable
+groups are returned unchanged. Not reproduced: the official sigma-clipping mode, used
+only with at least ``minimum_sigclip_groups`` (100) integrations.
 """
 
 from __future__ import annotations
@@ -54,6 +59,61 @@ class JumpResult:
     pixeldq: np.ndarray
     n_primary: int
     n_snowballs: int
+
+
+def _on_row_blocks(kernel, ny: int, *args) -> None:
+    """Run ``kernel(y0, y1, *args)`` over blocks of rows on numba's number of threads
+    (the kernels release the GIL; a thread pool compiles far faster than
+    ``parallel=True``). Blocks are small enough to balance the load."""
+    import numba
+
+    nthreads = max(1, min(numba.get_num_threads(), ny))
+    if nthreads == 1:
+        kernel(0, ny, *args)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    step = max(1, min(64, -(-ny // (4 * nthreads))))
+    with ThreadPoolExecutor(nthreads) as pool:
+        for _ in pool.map(lambda y0: kernel(y0, min(y0 + step, ny), *args),
+                          range(0, ny, step)):
+            pass
+
+
+def _two_point_pass(data, gdq, gain, readnoise, *, nframes, single, thr,
+                    flag_4_neighbors, min_jump_to_flag_neighbors,
+                    max_jump_to_flag_neighbors, after, bits) -> int:
+    """Two-point search and neighbour flagging on ``gdq`` in place (see
+    :func:`detect_jumps`); returns the official primary-jump count."""
+    from webbcal.algorithms.detector1._jump_kernels import (
+        flag_neighbors_rows, sorting_network, twopoint_rows)
+
+    nints, ngroups, ny, nx = data.shape
+    dnu, sat, jump = (int(b) for b in bits)
+    dn1, n1, dn2, n2 = after
+    # neighbour triggers: one bit per pixel (nx / 64 words a row), not a cube
+    trig_shape = ((nints, ngroups, ny, (nx + 63) // 64) if flag_4_neighbors
+                  else (1, 1, 1, 1))
+    trig = np.zeros(trig_shape, np.uint64)
+    rowtrig = np.zeros((nints, ngroups, ny), np.uint8)
+    n_primary = np.zeros(ny, np.int64)
+    ndiffs = nints * (ngroups - 1)
+    pairs = (sorting_network(ndiffs) if 3 <= ndiffs <= _MAX_NETWORK_DIFFS
+             else np.zeros((0, 2), np.int64))
+    median_gain = 1.0
+    if n1 > 0 or n2 > 0:
+        with np.errstate(all="ignore"):     # official: nanmedian of the whole gain
+            median_gain = float(np.nanmedian(gain))
+    _on_row_blocks(
+        twopoint_rows, ny,
+        data, gdq, gain, readnoise, int(nframes), thr, bool(single), bool(flag_4_neighbors),
+        float(min_jump_to_flag_neighbors), float(max_jump_to_flag_neighbors),
+        float(dn1) * median_gain, int(n1), float(dn2) * median_gain, int(n2),
+        dnu, sat, jump, pairs, trig, rowtrig, n_primary,
+    )
+    if flag_4_neighbors:
+        _on_row_blocks(flag_neighbors_rows, ny, trig, rowtrig, gdq, dnu, sat, jump)
+    return int(n_primary.sum())
 
 
 def detect_jumps(
@@ -108,13 +168,16 @@ def detect_jumps(
         Frames averaged per group.
     rejection_threshold, three_group_rejection_threshold, four_group_rejection_threshold
         σ thresholds for ramps with >= 4, 2 and 3 usable differences.
+        (Differences are counted over all integrations of a pixel, as officially.)
     flag_4_neighbors, max_jump_to_flag_neighbors, min_jump_to_flag_neighbors
         Neighbour flagging and its σ window.
     after_jump_flag_dn1, after_jump_flag_n1, after_jump_flag_dn2, after_jump_flag_n2
         Flag ``n`` groups after jumps larger than ``dn`` DN (the official step converts
         ``after_jump_flag_time*`` to groups and ``dn`` to electrons with the median gain).
     min_diffs_single_pass : int
-        With at least this many usable differences, one pass without iteration.
+        With at least this many differences in the exposure (``ngroups - 1`` less the
+        groups that are DO_NOT_USE on every pixel), one pass without iteration, for
+        every pixel (the official rule).
     minimum_groups : int
         Fewer groups: nothing is done.
     expand_large_events … n_groups_masked_next_int
@@ -155,33 +218,26 @@ def detect_jumps(
     if ngroups < max(minimum_groups, 2):
         return JumpResult(gdq, pdq, 0, 0)
 
-    from webbcal.algorithms.detector1._jump_kernels import (
-        flag_neighbors_kernel, sorting_network, twopoint_kernel)
-
-    # neighbour triggers: one bit per pixel (nx / 64 words a row), not a cube
-    trig_shape = ((nints, ngroups, ny, (nx + 63) // 64) if flag_4_neighbors
-                  else (1, 1, 1, 1))
-    trig = np.zeros(trig_shape, np.uint64)
-    rowtrig = np.zeros((nints, ngroups, ny), np.uint8)
-    n_primary = np.zeros(ny, np.int64)
-    ndiffs = ngroups - 1
-    pairs = (sorting_network(ndiffs) if 3 <= ndiffs <= _MAX_NETWORK_DIFFS
-             else np.zeros((0, 2), np.int64))
-    good_gain = gain[gain > 0]
-    median_gain = float(np.median(good_gain)) if good_gain.size else 1.0
-    twopoint_kernel(
-        data, gdq, gain, readnoise, int(nframes), float(rejection_threshold),
-        float(four_group_rejection_threshold), float(three_group_rejection_threshold),
-        int(min_diffs_single_pass), bool(flag_4_neighbors),
-        float(min_jump_to_flag_neighbors), float(max_jump_to_flag_neighbors),
-        float(after_jump_flag_dn1) * median_gain, int(after_jump_flag_n1),
-        float(after_jump_flag_dn2) * median_gain, int(after_jump_flag_n2),
-        int(do_not_use), int(saturated), int(jump_det), pairs, trig, rowtrig, n_primary,
-    )
-    if flag_4_neighbors:
-        flag_neighbors_kernel(trig, rowtrig, gdq, int(do_not_use), int(saturated),
-                              int(jump_det))
-    del trig, rowtrig
+    # (a plane whose first pixel lacks DO_NOT_USE is settled without a pass over it)
+    dnu_planes = [bool(groupdq[i, g, 0, 0] & do_not_use)
+                  and bool(np.all(groupdq[i, g] & np.uint8(do_not_use)))
+                  for i in range(nints) for g in range(ngroups)]
+    max_flagged = max(sum(dnu_planes[i * ngroups:(i + 1) * ngroups]) for i in range(nints))
+    n_primary = 0
+    if ngroups - max_flagged >= minimum_groups:     # official: else no search
+        n_primary = _two_point_pass(
+            data, gdq, gain, readnoise, nframes=nframes,
+            # official: the single pass is chosen exposure-wide, from the groups that
+            # are DO_NOT_USE on every pixel, not per pixel
+            single=ngroups - max_flagged - 1 >= min_diffs_single_pass,
+            thr=np.array([rejection_threshold, four_group_rejection_threshold,
+                          three_group_rejection_threshold], np.float64),
+            flag_4_neighbors=flag_4_neighbors,
+            min_jump_to_flag_neighbors=min_jump_to_flag_neighbors,
+            max_jump_to_flag_neighbors=max_jump_to_flag_neighbors,
+            after=(after_jump_flag_dn1, after_jump_flag_n1, after_jump_flag_dn2,
+                   after_jump_flag_n2),
+            bits=(do_not_use, saturated, jump_det))
     n_snow = 0
     if expand_large_events:
         from webbcal.algorithms.detector1.snowballs import flag_large_events
@@ -193,4 +249,4 @@ def detect_jumps(
             edge_size=edge_size, max_extended_radius=max_extended_radius,
             n_groups_masked_next_int=n_groups_masked_next_int, jump_det=jump_det,
             saturated=saturated, inplace=True)
-    return JumpResult(gdq, pdq, int(n_primary.sum()), int(n_snow))
+    return JumpResult(gdq, pdq, int(n_primary), int(n_snow))
