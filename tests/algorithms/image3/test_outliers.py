@@ -43,9 +43,31 @@ def test_blot_matches_the_drizzle_package_poly5():
     t = np.radians(3.0)
     pm = np.stack([10.2 + np.cos(t) * xx - np.sin(t) * yy,
                    8.7 + np.sin(t) * xx + np.cos(t) * yy], axis=-1)
-    ours = blot(img.astype(np.float32), pm)
+    ours = blot(img.astype(np.float32), pm, interp="poly5")
     ref = blot_image(img.astype(np.float32), pm, iscale=1.0)
     assert np.max(np.abs(ours - ref)) < 1e-4 * 50
+
+
+def test_linear_blot_matches_the_drizzle_package_linear():
+    """The default (official) blot = drizzle's ``blot_image(interp='linear')``,
+    edges included: off the image (x < 0 or x >= nx) NaN where drizzle fills."""
+    from drizzle.resample import blot_image
+
+    y, x = np.indices((50, 60), dtype=np.float64)
+    img = (0.3 + 50 * np.exp(-0.5 * ((x - 30.3) ** 2 + (y - 27.8) ** 2) / 1.1**2))
+    img = img.astype(np.float32)
+    yy, xx = np.indices((56, 66), dtype=np.float64)
+    t = np.radians(2.0)
+    pm = np.stack([-3.1 + np.cos(t) * xx - np.sin(t) * yy,
+                   -2.7 + np.sin(t) * xx + np.cos(t) * yy], axis=-1)
+    ours = blot(img, pm)
+    ref = np.full(pm.shape[:2], -999.0, np.float32)
+    blot_image(img, pm, iscale=1.0, interp="linear", out_img=ref, fillval=-999.0)
+    off = ref == -999.0
+    assert off.sum() > 100 and np.isnan(ours[off]).all()
+    assert np.max(np.abs(ours[~off] - ref[~off])) < 1e-5 * 50
+    img[20, 20] = np.nan
+    assert np.isnan(blot(img, pm)).sum() == off.sum() + 4  # the 4 cells around it
 
 
 def test_blot_from_corners_and_nan_handling():
@@ -54,9 +76,10 @@ def test_blot_from_corners_and_nan_handling():
     y, x = np.indices((40, 40), dtype=np.float64)
     med = (10 + 0.3 * x - 0.1 * y).astype(np.float32)
     pm = np.stack([x[:20, :20] + 5.5, y[:20, :20] + 7.25], axis=-1)
-    assert np.allclose(blot(med, corners=corners_from_centers(pm)), blot(med, pm), atol=1e-4)
+    assert np.allclose(blot(med, corners=corners_from_centers(pm), interp="poly5"),
+                       blot(med, pm, interp="poly5"), atol=1e-4)
     med[20, 20] = np.nan
-    out = blot(med, pm)
+    out = blot(med, pm, interp="poly5")
     # the 6-point stencil of position p is floor(p) - 2 ... floor(p) + 3
     fx, fy = np.floor(pm[..., 0]), np.floor(pm[..., 1])
     near = (fx >= 17) & (fx <= 22) & (fy >= 17) & (fy <= 22)

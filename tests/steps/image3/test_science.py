@@ -96,7 +96,9 @@ def test_cosmic_rays_do_not_survive(image3_run, clean_run):
     n_cr, n_bad = _survivors(image3_run, clean_run)
     print(f"outliers: {n_bad} of {n_cr} injected CR pixels survive as > 5 sigma")
     assert n_cr > 150
-    # issue target 0.1 %; measured here 1 of 282 (0.35 %): see the report
+    # issue target 0.1 %; measured here 1 of 282 (0.35 %), over seeds 1, 3, 5, 6 0.85 %
+    # (``benchmarks/image3.py --outlier-rates``): CR pixels on steep star flanks that
+    # the official ``scale·|∂blot|`` term protects (outlier_detection module docstring)
     assert n_bad <= 0.005 * n_cr
 
 

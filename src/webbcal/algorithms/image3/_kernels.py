@@ -5,7 +5,9 @@ Wrapped by :mod:`webbcal.algorithms.image3.resample` (``MosaicAccumulator``,
 
 The drizzle kernel is race-free under ``prange``: input rows are cut into chunks
 of ``chunk`` rows at absolute row numbers (multiples of ``chunk``); chunks of even
-index run in parallel first, then odd ones. Two chunks of the same parity are
+index run in parallel first, then odd ones (bands of chunks in threads, see
+:func:`drizzle_square`: serial kernels releasing the GIL compile far faster than
+``parallel=True``). Two chunks of the same parity are
 separated by a whole chunk, so they never touch the same output pixel (the caller
 makes ``chunk`` large enough for the pixel-scale ratio). The order in which an
 output pixel receives its contributions therefore depends neither on the number
@@ -15,10 +17,10 @@ of threads nor on tiling: tiles reproduce the untiled mosaic bit for bit.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always")  # tiny, one caller (_pixel_overlaps): the hot loop
 def _clamped_integral(xa, ya, xb, yb):
     """∫ clamp(y, 0, 1) dx along the straight segment (xa, ya)–(xb, yb), xa < xb."""
     lo = min(ya, yb)
@@ -44,7 +46,7 @@ def _g(y):
     return 0.5 * y * y
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area):
     """Overlap of quadrilateral (xs, ys) with output pixels [jj0, jj0+nj) × [ii0, ii0+ni).
 
@@ -84,9 +86,9 @@ def _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area):
                 area[a, b] += sign * v
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def drizzle_square(cx, cy, sci, wgt, v0, v1, v2, pixfrac, row0, chunk, kmax, con_plane,
-                   con_bit, out_num, out_wht, out_var, out_con, parity):
+                   con_bit, out_num, out_wht, out_var, out_con, parity, lo, hi):
     """Accumulate one image with the square kernel (Fruchter & Hook 2002).
 
     Parameters
@@ -109,79 +111,97 @@ def drizzle_square(cx, cy, sci, wgt, v0, v1, v2, pixfrac, row0, chunk, kmax, con
         Context plane and bit value (int32) of this image; ``out_con`` may have 0 planes.
     parity : int
         Which chunks (0: even, 1: odd); call with 0, then with 1.
+    lo, hi : int
+        Band of the chunks of that parity to do (``q`` in ``[lo, hi)``, of
+        :func:`n_parity_chunks`): bands may run in concurrent threads.
     out_num, out_wht : ndarray (ny, nx) float32
         Σ value·w·f and Σ w·f, f = fraction of the drop landing on the output pixel.
     out_var : ndarray (nv, ny, nx) float32
         Σ var·(w·f)².
     out_con : ndarray (nplanes, ny, nx) int32
     """
-    nr, nc = sci.shape
-    ny, nx = out_num.shape
-    nv = out_var.shape[0]
+    nr = sci.shape[0]
+    first = row0 // chunk
+    start = first + ((parity - first) % 2)
+    for q in range(lo, hi):
+        k = start + 2 * q
+        _drizzle_rows(cx, cy, sci, wgt, v0, v1, v2, pixfrac, max(k * chunk - row0, 0),
+                      min((k + 1) * chunk - row0, nr), kmax, con_plane, con_bit, out_num,
+                      out_wht, out_var, out_con)
+
+
+def n_parity_chunks(nr: int, row0: int, chunk: int, parity: int) -> int:
+    """How many chunks of ``parity`` the rows ``row0 .. row0 + nr - 1`` span."""
     first = row0 // chunk
     last = (row0 + nr - 1) // chunk
     start = first + ((parity - first) % 2)
-    n_chunks = max((last - start) // 2 + 1, 0)
-    for q in prange(n_chunks):
-        k = start + 2 * q
-        r_lo = max(k * chunk - row0, 0)
-        r_hi = min((k + 1) * chunk - row0, nr)
-        area = np.empty((kmax, kmax))
-        xs = np.empty(4)
-        ys = np.empty(4)
-        for r in range(r_lo, r_hi):
-            for c in range(nc):
-                w = wgt[r, c]
-                d = sci[r, c]
-                if not (w > 0.0) or not np.isfinite(d):
+    return max((last - start) // 2 + 1, 0)
+
+
+@njit(cache=True)
+def _drizzle_rows(cx, cy, sci, wgt, v0, v1, v2, pixfrac, r_lo, r_hi, kmax, con_plane,
+                  con_bit, out_num, out_wht, out_var, out_con):
+    """Input rows [r_lo, r_hi) of :func:`drizzle_square` (one chunk, serial)."""
+    nc = sci.shape[1]
+    ny, nx = out_num.shape
+    nv = out_var.shape[0]
+    area = np.empty((kmax, kmax))
+    xs = np.empty(4)
+    ys = np.empty(4)
+    a0 = a1 = a2 = 0.0
+    for r in range(r_lo, r_hi):
+        for c in range(nc):
+            w = wgt[r, c]
+            d = sci[r, c]
+            if not (w > 0.0) or not np.isfinite(d):
+                continue
+            if nv:
+                a0 = v0[r, c]
+                a1 = v1[r, c]
+                a2 = v2[r, c]
+                a0 = a0 if np.isfinite(a0) else 0.0
+                a1 = a1 if np.isfinite(a1) else 0.0
+                a2 = a2 if np.isfinite(a2) else 0.0
+            # corners counter-clockwise (y up) and shoelace area (positive)
+            jaco = _drop(cx, cy, r, c, pixfrac, xs, ys)
+            xlo = min(min(xs[0], xs[1]), min(xs[2], xs[3]))
+            xhi = max(max(xs[0], xs[1]), max(xs[2], xs[3]))
+            ylo = min(min(ys[0], ys[1]), min(ys[2], ys[3]))
+            yhi = max(max(ys[0], ys[1]), max(ys[2], ys[3]))
+            if not (xhi > -0.5 and xlo < nx - 0.5 and yhi > -0.5 and ylo < ny - 0.5):
+                continue  # off the output (NaN corners too)
+            ii0 = int(np.floor(xlo + 0.5))
+            ii1 = int(np.floor(xhi + 0.5))
+            jj0 = int(np.floor(ylo + 0.5))
+            jj1 = int(np.floor(yhi + 0.5))
+            ni = ii1 - ii0 + 1
+            nj = jj1 - jj0 + 1
+            if ni > kmax or nj > kmax:
+                continue  # degenerate drop (caller sized kmax from the map)
+            if jaco == 0.0:
+                continue
+            _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area)
+            norm = -w / jaco
+            for a in range(nj):
+                jj = jj0 + a
+                if jj < 0 or jj >= ny:
                     continue
-                if nv:
-                    a0 = v0[r, c]
-                    a1 = v1[r, c]
-                    a2 = v2[r, c]
-                    a0 = a0 if np.isfinite(a0) else 0.0
-                    a1 = a1 if np.isfinite(a1) else 0.0
-                    a2 = a2 if np.isfinite(a2) else 0.0
-                # corners counter-clockwise (y up) and shoelace area (positive)
-                jaco = _drop(cx, cy, r, c, pixfrac, xs, ys)
-                xlo = min(min(xs[0], xs[1]), min(xs[2], xs[3]))
-                xhi = max(max(xs[0], xs[1]), max(xs[2], xs[3]))
-                ylo = min(min(ys[0], ys[1]), min(ys[2], ys[3]))
-                yhi = max(max(ys[0], ys[1]), max(ys[2], ys[3]))
-                if not (xhi > -0.5 and xlo < nx - 0.5 and yhi > -0.5 and ylo < ny - 0.5):
-                    continue  # off the output (NaN corners too)
-                ii0 = int(np.floor(xlo + 0.5))
-                ii1 = int(np.floor(xhi + 0.5))
-                jj0 = int(np.floor(ylo + 0.5))
-                jj1 = int(np.floor(yhi + 0.5))
-                ni = ii1 - ii0 + 1
-                nj = jj1 - jj0 + 1
-                if ni > kmax or nj > kmax:
-                    continue  # degenerate drop (caller sized kmax from the map)
-                if jaco == 0.0:
-                    continue
-                _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area)
-                norm = -w / jaco
-                for a in range(nj):
-                    jj = jj0 + a
-                    if jj < 0 or jj >= ny:
+                for b in range(ni):
+                    ii = ii0 + b
+                    if ii < 0 or ii >= nx:
                         continue
-                    for b in range(ni):
-                        ii = ii0 + b
-                        if ii < 0 or ii >= nx:
-                            continue
-                        dow = area[a, b] * norm
-                        if dow <= 0.0:
-                            continue
-                        out_num[jj, ii] += d * dow
-                        out_wht[jj, ii] += dow
-                        if nv:
-                            dow2 = dow * dow
-                            out_var[0, jj, ii] += a0 * dow2
-                            out_var[1, jj, ii] += a1 * dow2
-                            out_var[2, jj, ii] += a2 * dow2
-                        if out_con.shape[0] > 0:
-                            out_con[con_plane, jj, ii] |= con_bit
+                    dow = area[a, b] * norm
+                    if dow <= 0.0:
+                        continue
+                    out_num[jj, ii] += d * dow
+                    out_wht[jj, ii] += dow
+                    if nv:
+                        dow2 = dow * dow
+                        out_var[0, jj, ii] += a0 * dow2
+                        out_var[1, jj, ii] += a1 * dow2
+                        out_var[2, jj, ii] += a2 * dow2
+                    if out_con.shape[0] > 0:
+                        out_con[con_plane, jj, ii] |= con_bit
 
 
 @njit(cache=True)
@@ -320,3 +340,4 @@ def undrizzle_square(cx, cy, sci, wgt, v0, v1, v2, flagged, rows, cols, pixfrac,
                 keep[m] = still
                 m += 1
     return out_j[:m], out_i[:m], dnum[:m], dwht[:m], dvar[:, :m], keep[:m]
+

@@ -4,7 +4,8 @@
 2. The singles are median-combined, ignoring pixels whose weight is below
    ``maskpt`` × the exposure's median weight (:func:`median_of_singles`). Callers do
    this one output tile at a time, so only ``n_exposures`` × one tile is in memory.
-3. The median is blotted back onto each exposure's pixels (:func:`blot`).
+3. The median is blotted back onto each exposure's pixels (:func:`blot`, bilinear
+   as the official step).
 4. Pixels that differ from the blotted median by more than
    ``snr`` × ERR + ``scale`` × |∂ median| are outliers; a second, lower threshold
    flags their neighbours (:func:`flag_outliers`).
@@ -16,7 +17,38 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OutlierParams", "median_of_singles", "blot", "abs_derivative", "flag_outliers"]
+__all__ = ["OutlierParams", "median_of_singles", "blot", "abs_derivative", "flag_outliers",
+           "run_rows"]
+
+_POOL = None
+
+
+def run_rows(kernel, n: int, *args) -> None:
+    """Call ``kernel(*args, lo, hi)`` on contiguous bands of ``range(n)``, one per numba
+    thread (``numba.get_num_threads()``), in threads; the calling thread takes the
+    first band. The kernel must release the GIL (``nogil=True``) and write only its
+    own rows. With one thread it is one call.
+    """
+    global _POOL
+    import numba
+
+    nthreads = max(1, min(numba.get_num_threads(), n // 8))
+    if nthreads == 1:
+        kernel(*args, 0, int(n))
+        return
+    if _POOL is None or _POOL._max_workers < nthreads - 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=nthreads - 1,
+                                   thread_name_prefix="webbcal-image3-rows")
+    bounds = [n * t // nthreads for t in range(nthreads + 1)]
+    futures = [_POOL.submit(kernel, *args, bounds[t], bounds[t + 1])
+               for t in range(1, nthreads)]
+    try:
+        kernel(*args, bounds[0], bounds[1])
+    finally:
+        for f in futures:
+            f.result()
 
 
 @dataclass(frozen=True)
@@ -56,28 +88,37 @@ def median_of_singles(sci: np.ndarray, wht: np.ndarray, *, maskpt: float,
     thresholds = (maskpt * np.asarray(median_weights, np.float32))[:, None, None]
     good = (wht > thresholds) & (wht > 0) & np.isfinite(sci)
     out = np.empty(sci.shape[1:], np.float32)
-    masked_median(sci, good, out)
+    run_rows(masked_median, out.shape[0], sci, np.ascontiguousarray(good), out)
     return out
 
 
-def blot(median: np.ndarray, pixmap=None, *, corners=None) -> np.ndarray:
+def blot(median: np.ndarray, pixmap=None, *, corners=None,
+         interp: str = "linear") -> np.ndarray:
     """Interpolate the median mosaic back onto an exposure's pixels.
 
     ``pixmap`` (ny_in, nx_in, 2) is the exposure's input→mosaic pixel map (the one used
     to drizzle it); or give ``corners``, the corner map (ny_in+1, nx_in+1, 2) or its
-    (x, y) planes (:func:`pixmap.grid_corner_planes`). Interpolation is 6-point
-    Lagrange (``poly5``, as the official step's default), in a numba kernel. Pixels that fall off the mosaic, or whose
-    stencil touches an undefined (NaN) median value, are NaN.
+    (x, y) planes (:func:`pixmap.grid_corner_planes`), whose four-corner means are the
+    pixel centres. ``interp``: ``"linear"`` (bilinear, what the official step uses:
+    stcal's ``gwcs_blot`` calls drizzle's ``blot_image`` with ``interp="linear"``;
+    positions ``0 <= x < nx`` are valid) or ``"poly5"`` (6-point Lagrange; positions
+    within half a pixel of the mosaic). numba kernels. Pixels that fall off the mosaic,
+    or whose stencil touches an undefined (NaN) median value, are NaN.
 
     Returns
     -------
     ndarray (ny_in, nx_in) float32
     """
-    from webbcal.algorithms.image3._outlier_kernels import blot_poly5
+    from webbcal.algorithms.image3._outlier_kernels import blot_linear, blot_poly5
 
+    kernels = {"linear": (blot_linear, 2), "poly5": (blot_poly5, 6)}
+    if interp not in kernels:
+        raise ValueError(f"blot interp: expected one of {sorted(kernels)}, found {interp!r}")
+    kernel, need = kernels[interp]
     med = np.ascontiguousarray(median, np.float32)
-    if min(med.shape) < 6:
-        raise ValueError(f"median image must be at least 6x6 for poly5, found {med.shape}")
+    if min(med.shape) < need:
+        raise ValueError(f"median image must be at least {need}x{need} for {interp}, "
+                         f"found {med.shape}")
     if corners is not None:
         px, py = corners if isinstance(corners, tuple) else (corners[..., 0], corners[..., 1])
         shape = (px.shape[0] - 1, px.shape[1] - 1)
@@ -85,8 +126,8 @@ def blot(median: np.ndarray, pixmap=None, *, corners=None) -> np.ndarray:
         px, py = pixmap[..., 0], pixmap[..., 1]
         shape = px.shape
     out = np.empty(shape, np.float32)
-    blot_poly5(med, np.ascontiguousarray(px, np.float64),
-               np.ascontiguousarray(py, np.float64), corners is not None, out)
+    run_rows(kernel, shape[0], med, np.ascontiguousarray(px, np.float64),
+             np.ascontiguousarray(py, np.float64), corners is not None, out)
     return out
 
 
@@ -110,17 +151,18 @@ def flag_outliers(sci, err, blotted, *, params: OutlierParams = OutlierParams())
     its neighbours (within ``grow`` pixels) are outliers too if they exceed the second
     threshold ``snr[1]·err + scale[1]·|∂blot|``. ``|∂blot|`` ignores NaN neighbours;
     NaN ERR counts as 0; pixels where the blot is NaN are never flagged (no
-    information there). One fused numba pass.
+    information there). Two numba passes over row bands, in threads.
     """
-    from webbcal.algorithms.image3._outlier_kernels import flag_kernel
+    from webbcal.algorithms.image3._outlier_kernels import flag_grow, flag_thresholds
 
     sci = np.ascontiguousarray(sci, np.float32)
     shape = sci.shape
     first = np.empty(shape, np.uint8)
     second = np.empty(shape, np.uint8)
     out = np.empty(shape, np.bool_)
-    flag_kernel(sci, np.ascontiguousarray(err, np.float32),
-                np.ascontiguousarray(blotted, np.float32), float(params.snr[0]),
-                float(params.snr[1]), float(params.scale[0]), float(params.scale[1]),
-                float(params.backg), int(params.grow), first, second, out)
+    run_rows(flag_thresholds, shape[0], sci, np.ascontiguousarray(err, np.float32),
+             np.ascontiguousarray(blotted, np.float32), float(params.snr[0]),
+             float(params.snr[1]), float(params.scale[0]), float(params.scale[1]),
+             float(params.backg), first, second)
+    run_rows(flag_grow, shape[0], first, second, int(params.grow), out)
     return out

@@ -347,7 +347,8 @@ def drizzle_square_add(num, wht, var_out, con, sci, corners, weights, variances=
     row0 : int
         Absolute row of ``sci[0]`` in its exposure (keeps results window-independent).
     """
-    from webbcal.algorithms.image3._kernels import drizzle_square
+    from webbcal.algorithms.image3._kernels import drizzle_square, n_parity_chunks
+    from webbcal.algorithms.image3.outliers import run_rows
 
     cx, cy = _planes(corners)
     ny, nx = num.shape
@@ -364,9 +365,9 @@ def drizzle_square_add(num, wht, var_out, con, sci, corners, weights, variances=
     sci = np.ascontiguousarray(sci, dtype=np.float32)
     weights = np.ascontiguousarray(weights, dtype=np.float32)
     for parity in (0, 1):  # chunks of one parity never touch the same output pixel
-        drizzle_square(cx, cy, sci, weights, v0, v1, v2, float(pixfrac), int(row0),
-                       int(chunk), int(kmax), int(con_index // 32), bit, num, wht, var_out,
-                       con, parity)
+        run_rows(drizzle_square, n_parity_chunks(sci.shape[0], int(row0), int(chunk), parity),
+                 cx, cy, sci, weights, v0, v1, v2, float(pixfrac), int(row0), int(chunk),
+                 int(kmax), int(con_index // 32), bit, num, wht, var_out, con, parity)
     return True
 
 

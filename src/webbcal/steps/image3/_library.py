@@ -96,6 +96,7 @@ class Window:
     var_rnoise: np.ndarray
     var_poisson: np.ndarray
     var_flat: np.ndarray | None
+    err: np.ndarray | None = None
 
 
 @dataclass
@@ -186,18 +187,17 @@ class ExposureLibrary:
         if m.nodes is None:
             m.nodes = _nodes_of(model)
         if not np.isfinite(m.median_weight):  # median ivm weight (outlier_detection)
-            var = model.var_rnoise[::7, ::7]
-            good = ((model.dq[::7, ::7] & BAD_BITS) == 0) & np.isfinite(var) & (var > 0)
-            m.median_weight = float(np.median(1.0 / var[good])) if good.any() else 0.0
+            m.median_weight = _median_ivm(model.var_rnoise[::7, ::7], model.dq[::7, ::7])
         return model
 
-    def window(self, index: int, win):
+    def window(self, index: int, win, *, with_err: bool = False):
         """Planes of member ``index`` over a block of pixels, read cheaply.
 
         ``win`` = (row0, row1, col0, col1) half-open. Returns a ``Window`` with
         ``data`` (pending sky subtraction applied), ``dq``, ``var_rnoise``,
         ``var_poisson``, ``var_flat`` (or None) as native float32/uint32 arrays of the
-        block. Files are read through a memory map, only the block's rows, and
+        block (and ``err`` with ``with_err``). Files are read through a memory map,
+        only the block's rows, and
         without headers or gwcs (drizzling needs only the sky nodes): this is what
         tile-by-tile drizzling calls once per tile and member.
         """
@@ -206,27 +206,15 @@ class ExposureLibrary:
         sl = (slice(r0, r1), slice(c0, c1))
         names = {"data": "SCI", "dq": "DQ", "var_rnoise": "VAR_RNOISE",
                  "var_poisson": "VAR_POISSON", "var_flat": "VAR_FLAT"}
+        if with_err:
+            names["err"] = "ERR"
         out = {}
         if m.model is not None:
             for key in names:
                 a = getattr(m.model, key)
                 out[key] = None if a is None else np.asarray(a[sl])
         else:
-            from astropy.io import fits
-
-            with fits.open(m.path, memmap=True, do_not_scale_image_data=True) as hdul:
-                present = {h.name for h in hdul}
-                for key, ext in names.items():
-                    if ext not in present:
-                        out[key] = None
-                        continue
-                    hdu = hdul[ext]
-                    a = hdu.section[sl]
-                    bscale = hdu.header.get("BSCALE", 1)
-                    bzero = hdu.header.get("BZERO", 0)
-                    if bscale != 1 or bzero != 0:  # e.g. uint32 DQ stored with BZERO
-                        a = a.astype(np.int64 if key == "dq" else np.float64) * bscale + bzero
-                    out[key] = a
+            out = _read_planes(m.path, names, sl)
         for key, a in out.items():
             if a is not None:
                 dtype = np.uint32 if key == "dq" else np.float32
@@ -234,6 +222,73 @@ class ExposureLibrary:
         if m.sky_subtract:
             out["data"] = out["data"] - np.float32(m.sky_subtract)
         return Window(**out)
+
+    def strided(self, index: int, stride: int, keys=("data", "dq")) -> dict:
+        """Every ``stride``-th row and column of some planes of member ``index``.
+
+        ``keys`` among ``data``, ``dq``, ``err``, ``var_rnoise``, ``var_poisson``,
+        ``var_flat``; returns ``{key: ndarray or None}`` (float32, DQ uint32; None for
+        an extension the file lacks; pending sky subtraction applied to ``data``), read
+        through a memory map: only the pages of the sampled rows (statistics on
+        full-frame exposures without reading them; ``stride`` 1 reads whole planes).
+        """
+        m = self.members[index]
+        names = {"data": "SCI", "dq": "DQ", "err": "ERR", "var_rnoise": "VAR_RNOISE",
+                 "var_poisson": "VAR_POISSON", "var_flat": "VAR_FLAT"}
+        sl = (slice(None, None, stride), slice(None, None, stride))
+        out = {}
+        if m.model is not None:
+            for key in keys:
+                a = getattr(m.model, key)
+                out[key] = None if a is None else np.array(a[sl])
+        else:
+            out = _read_planes(m.path, {k: names[k] for k in keys}, sl)
+        for key, a in out.items():
+            if a is not None:
+                out[key] = np.ascontiguousarray(a, np.uint32 if key == "dq" else np.float32)
+        if m.sky_subtract and "data" in out:
+            out["data"] = out["data"] - np.float32(m.sky_subtract)
+        return out
+
+    def median_weight(self, index: int) -> float:
+        """Median inverse-variance (VAR_RNOISE) weight of member ``index``'s good
+        pixels (every 7th row and column), computed once."""
+        m = self.members[index]
+        if not np.isfinite(m.median_weight):
+            s = self.strided(index, 7, ("var_rnoise", "dq"))
+            m.median_weight = _median_ivm(s["var_rnoise"], s["dq"])
+        return m.median_weight
+
+    def crf_copyable(self, index: int) -> bool:
+        """True if member ``index``'s crf can be a copy of its file with a new DQ
+        (``outlier_detection.copy_with_new_dq``): it lives in a file."""
+        m = self.members[index]
+        return m.model is None and m.path is not None
+
+    def aligned_asdf_hdu(self, index: int, pointing=None):
+        """A new ``ASDF`` extension for member ``index``'s file: its gwcs with the
+        V2/V3 → sky step rebuilt from ``pointing`` (default: the member's pending
+        tweakreg pointing); None when there is no pointing or no gwcs."""
+        m = self.members[index]
+        pointing = m.wcs_pointing if pointing is None else pointing
+        if pointing is None or m.path is None:
+            return None
+        from astropy.io import fits
+
+        from webbcal.datamodels._asdf import make_asdf_hdu, read_asdf_wcs
+
+        with fits.open(m.path) as hdul:
+            if "ASDF" not in {h.name for h in hdul}:
+                return None
+            wcs = read_asdf_wcs(hdul["ASDF"], m.path)
+        if wcs is None:
+            return None
+        return make_asdf_hdu({"meta": {"wcs": rebuild_wcs(wcs, pointing)}})
+
+    def crf_cards(self, index: int):
+        """(primary cards, SCI cards) pending for member ``index`` (see ``Member``)."""
+        m = self.members[index]
+        return dict(m.updates["primary"]), dict(m.updates["sci"])
 
     def nodes(self, index: int):
         """Sky nodes of member ``index`` (computed on first use)."""
@@ -259,6 +314,40 @@ class ExposureLibrary:
         for k, m in enumerate(self.members):
             out.setdefault(m.group, []).append(k)
         return out
+
+
+def _read_planes(path, names: dict, sl) -> dict:
+    """``{key: plane[sl]}`` for ``names`` ``{key: EXTNAME}`` of a FITS file, read through
+    a memory map (only the pages of the rows in ``sl``), unscaled (DQ's BZERO applied),
+    as native float32 / uint32 (``dq``) copies; None for a missing extension."""
+    from astropy.io import fits
+
+    out = {}
+    with fits.open(path, memmap=True, do_not_scale_image_data=True) as hdul:
+        present = {h.name for h in hdul}
+        for key, ext in names.items():
+            if ext not in present:
+                out[key] = None
+                continue
+            hdu = hdul[ext]
+            raw = hdu.data[sl]  # a view of the map: every result below is a copy
+            bscale = hdu.header.get("BSCALE", 1)
+            bzero = hdu.header.get("BZERO", 0)
+            if key == "dq" and bscale == 1 and bzero == 2**31 \
+                    and raw.dtype.itemsize == 4 and raw.dtype.kind == "i":
+                a = raw.view(raw.dtype.byteorder + "u4") ^ np.uint32(2**31)
+            elif bscale != 1 or bzero != 0:
+                a = raw.astype(np.int64 if key == "dq" else np.float64) * bscale + bzero
+            else:
+                a = raw.astype(np.uint32 if key == "dq" else np.float32)
+            del raw
+            out[key] = a
+    return out
+
+
+def _median_ivm(var, dq) -> float:
+    good = ((dq & BAD_BITS) == 0) & np.isfinite(var) & (var > 0)
+    return float(np.median(1.0 / var[good])) if good.any() else 0.0
 
 
 def _nodes_of(model):
@@ -385,3 +474,4 @@ def overlapping_pairs(library: ExposureLibrary, *, scale: float = 4.0):
         masks.append(m)
     return [(i, j) for i in range(len(masks)) for j in range(i + 1, len(masks))
             if (masks[i] & masks[j]).any()]
+

@@ -68,10 +68,10 @@ class SkyMatchStep(Step):
         coarse = output_grid(library, pixel_scale_ratio=float(p.cell_size))
         skies, cells = [], []
         for k in range(len(library)):
-            model = library.load(k)
             s = p.stride
-            data = model.data[::s, ::s]
-            good = ((model.dq[::s, ::s] & int(DQ.DO_NOT_USE)) == 0) & np.isfinite(data)
+            sample = library.strided(k, s, ("data", "dq"))  # not the whole exposure
+            data = sample["data"]
+            good = ((sample["dq"] & int(DQ.DO_NOT_USE)) == 0) & np.isfinite(data)
             skies.append(sky_statistic(data[good], stat=p.skystat, nclip=p.nclip,
                                        lsigma=p.lsigma, usigma=p.usigma))
             nodes = library.nodes(k)
