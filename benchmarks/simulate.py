@@ -20,6 +20,25 @@ Measured 2026-11-24 (shared 2-core machine, load 8-10: wall figures inflated 3-5
     before 55.1 s CPU / 246 s wall, after 32.6 s CPU / 237 s wall (wall = the load).
     Full-frame simulate_ramp: 7.3 -> 3.7 s CPU. CRDS cache 864 -> 768 MB (superbias
     ERR/DQ and saturation DQ, all zero, no longer written).
+
+Measured 2026-11-24 05:00 (shared 2-core machine, load 3.3-4.0), HEAD vs this version,
+same load, back to back (HEAD in a git-archive copy):
+  ceers-mini end to end: HEAD 27.2 s wall / 27.7 s CPU -> 22.6 s wall / 24.3 s CPU.
+  simulate_ramp full frame, 0.5 DN/s: HEAD 2.81 s wall / 3.09 s CPU -> 1.46 / 2.33;
+  at 0.066 DN/s (the F200W sky, 11-14 e- per group: exact Poisson draws) 1.70 / 3.14.
+  Ramp kernel, 1 thread, ns per pixel-group (256x2048, MEDIUM8 x 9, load ~5, ±15 %):
+    0.25 DN/s (54 e-/group, Cornish-Fisher regime) 80-90 -> 40-46; F200W sky 83-90 ->
+    73-91 (PTRS + multiplication method, exact); zero rate 31-46 -> 19.
+  Ramp kernel cold compile (empty NUMBA_CACHE_DIR, first simulate_ramp call): 12-18 s ->
+    5.5 s CPU: no parallel=True (row bands on threads, nogil), the nonlinearity's
+    Newton step written out, the ziggurat's rare branches and the exact Poisson paths
+    out of the inlined code.
+  What is left (CPU per ceers-mini): ramps ~14 s (F200W ~3.1 s each: exact Poisson
+  draws at 11-14 e-; a Cornish-Fisher threshold of 10 halves it but moved the
+  aperture photometry of tests/pipelines/test_image2_tiny.py by 1 %), detectors and
+  references ~2.3 s per detector (now 2 threads), CRDS cache writing ~2 s per
+  detector (on a writer thread, overlapped with the exposures), rendering ~0.4 s per
+  exposure (galaxy stamps 2x faster: float32 log/exp instead of pow, strided 3x3 sums).
 """
 
 import argparse
@@ -47,14 +66,17 @@ def main():
     t = time.perf_counter()
     simulate_world("tiny", root / "warmup")
     print(f"warm-up (imports, JIT cache load, tiny): {time.perf_counter() - t:.2f} s")
-    rate = np.full((2048, 2048), 0.5, np.float32)
-    t, c = time.perf_counter(), time.process_time()
-    r = simulate_ramp(rate, ngroups=9, nframes=8, groupgap=2, tframe=10.73677, readnoise_dn=6.6,
-                      superbias_dn=12000.0, linearity_coeffs=[0, 1, 1e-6, 3e-12],
-                      saturation_dn=52000.0, one_over_f_dn=2.0, bias_drift_dn=1.0, rng=0)
-    print(f"simulate_ramp full frame MEDIUM8 x 9 groups: {time.perf_counter() - t:.2f} s wall, "
-          f"{time.process_time() - c:.2f} s CPU "
-          f"({r.data.nbytes / 2**20:.0f} MB out, {len(r.truth.cosmic_rays)} CRs)")
+    # 0.5 DN/s (earlier figures), 0.066 DN/s = the F200W sky of ceers-mini (1.4 e-/frame)
+    for level in (0.5, 0.066):
+        rate = np.full((2048, 2048), level, np.float32)
+        t, c = time.perf_counter(), time.process_time()
+        r = simulate_ramp(rate, ngroups=9, nframes=8, groupgap=2, tframe=10.73677,
+                          readnoise_dn=6.6, superbias_dn=12000.0,
+                          linearity_coeffs=[0, 1, 1e-6, 3e-12], saturation_dn=52000.0,
+                          one_over_f_dn=2.0, bias_drift_dn=1.0, rng=0)
+        print(f"simulate_ramp full frame MEDIUM8 x 9 groups, {level} DN/s: "
+              f"{time.perf_counter() - t:.2f} s wall, {time.process_time() - c:.2f} s CPU "
+              f"({r.data.nbytes / 2**20:.0f} MB out, {len(r.truth.cosmic_rays)} CRs)")
     for name in a.presets:
         out = root / name
         t, c = time.perf_counter(), time.process_time()

@@ -24,7 +24,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["STAGES", "warm_up", "start_background", "wait_for", "CompileTimer"]
+__all__ = ["STAGES", "warm_up", "start_background", "wait_for", "compile_seconds",
+           "CompileTimer"]
 
 #: What the warm-up does, in order; each writes ``<markers>/<stage>.done`` when its
 #: kernels are in the cache (``<stage>.failed`` with the reason if it failed).
@@ -195,6 +196,24 @@ def wait_for(stage: str, markers, proc: subprocess.Popen | None, *,
             break
         time.sleep(0.05)
     return time.perf_counter() - t0
+
+
+def compile_seconds(markers) -> float | None:
+    """CPU seconds the warm-up spent compiling, from its marker files (0 when it found
+    the kernels cached; None when there are no markers: no warm-up ran)."""
+    markers = Path(markers)
+    done = sorted(markers.glob("*.done")) if markers.is_dir() else []
+    if not done:
+        return None
+    total = 0.0
+    for f in done:
+        try:
+            info = json.loads(f.read_text())
+        except (OSError, ValueError):  # "cached", or a marker being written
+            continue
+        if isinstance(info, dict):
+            total += sum(float(v) for v in info.get("compile_s", {}).values())
+    return total
 
 
 def main(argv=None) -> int:

@@ -127,3 +127,23 @@ def test_image3_skip_check_uses_the_product_name(tmp_path):
     wanted.write_bytes(wanted.read_bytes()[:-2880])
     assert not is_complete(wanted)
     assert not is_complete(tmp_path / "absent_cat.ecsv")
+
+
+def test_choose_abs_refcat_precedence(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    uncal = [raw / "a_uncal.fits"]
+    # nothing beside the inputs: relative alignment only
+    assert R.choose_abs_refcat(None, uncal, {})[0] is None
+    (raw / R.REFCAT_NAME).write_text("# ra dec\n")
+    path, why = R.choose_abs_refcat(None, uncal, {})
+    assert path == raw / R.REFCAT_NAME and "beside the inputs" in why
+    # the configuration's tweakreg.abs_refcat wins over the automatic choice
+    assert R.choose_abs_refcat(None, uncal, {"tweakreg": {"abs_refcat": "x.ecsv"}})[0] is None
+    # --abs-refcat FILE wins over both; 'none' turns it off
+    other = tmp_path / "gaia.ecsv"
+    other.write_text("# ra dec\n")
+    assert R.choose_abs_refcat(str(other), uncal, {"tweakreg": {"abs_refcat": "x"}})[0] == other
+    assert R.choose_abs_refcat("none", uncal, {})[0] is None
+    with pytest.raises(WebbcalError, match="missing.ecsv"):
+        R.choose_abs_refcat(str(tmp_path / "missing.ecsv"), uncal, {})

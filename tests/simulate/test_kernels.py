@@ -52,7 +52,7 @@ def test_ziggurat_normal_moments_and_tails():
         assert abs(frac - p) < 5 * math.sqrt(p / z.size), (t, frac, p)
 
 
-@pytest.mark.parametrize("lam", [0.7, 6.0, 11.9, 12.1, 40.0, 400.0])
+@pytest.mark.parametrize("lam", [0.7, 6.0, 11.9, 12.1, 29.9, 30.0, 40.0, 400.0])
 def test_poisson_mean_variance_skewness(lam):
     x = _poissons(200_000, lam, 5)
     assert np.all(x == np.round(x)) and x.min() >= 0
@@ -63,14 +63,43 @@ def test_poisson_mean_variance_skewness(lam):
     assert skew == pytest.approx(1 / math.sqrt(lam), abs=0.03)
 
 
-def test_poisson_probabilities_small_mean():
-    x = _poissons(400_000, 3.0, 9)
-    for n in range(7):
-        p = math.exp(-3.0) * 3.0 ** n / math.factorial(n)
-        assert abs(np.mean(x == n) - p) < 5 * math.sqrt(p / x.size)
+def test_poisson_total_variation_at_the_threshold():
+    """At POISSON_CF_MIN the drawn distribution is within 0.4 % (total variation) of
+    Poisson's (0.2 % plus the sampling noise of 400k draws)."""
+    lam = k.POISSON_CF_MIN
+    x = _poissons(400_000, lam, 13).astype(np.int64)
+    ks = np.arange(0, int(lam + 8 * math.sqrt(lam)))
+    p = np.exp(-lam + ks * math.log(lam) - np.array([math.lgamma(n + 1.0) for n in ks]))
+    emp = np.bincount(x, minlength=ks.size)[:ks.size] / x.size
+    assert 0.5 * np.abs(emp - p).sum() < 0.004
 
 
-@pytest.mark.parametrize("lam", [0.3, 3.0, 30.0])
+@pytest.mark.parametrize("lam", [40.0, 100.0])
+def test_poisson_probabilities_large_mean(lam):
+    """Above POISSON_CF_MIN (Cornish-Fisher transform of a normal deviate) every
+    probability within 4 sigma of the mean is Poisson's to the sampling noise of 400k
+    draws (a plain rounded Gaussian, no skewness term, fails at lam=40)."""
+    assert lam >= k.POISSON_CF_MIN
+    x = _poissons(400_000, lam, 9)
+    ks = np.arange(int(lam - 4 * math.sqrt(lam)), int(lam + 4 * math.sqrt(lam)) + 1)
+    logp = -lam + ks * math.log(lam) - np.array([math.lgamma(n + 1.0) for n in ks])
+    p = np.exp(logp)
+    emp = np.array([np.mean(x == n) for n in ks])
+    z = (emp - p) / np.sqrt(p / x.size)
+    assert np.max(np.abs(z)) < 4.5, ks[np.argmax(np.abs(z))]
+    assert np.sum(z ** 2) < len(ks) + 5 * math.sqrt(2 * len(ks))  # chi-square
+
+
+@pytest.mark.parametrize("lam", [0.4, 3.0, 20.0, 29.5])
+def test_poisson_probabilities_exact_below_threshold(lam):
+    """Multiplication method / PTRS: every probability within 5 sigma is Poisson's."""
+    x = _poissons(400_000, lam, 9)
+    for n in range(max(0, int(lam - 5 * math.sqrt(lam))), int(lam + 5 * math.sqrt(lam)) + 2):
+        p = math.exp(-lam + n * math.log(lam) - math.lgamma(n + 1.0))
+        assert abs(np.mean(x == n) - p) < 5 * math.sqrt(p / x.size) + 1e-6, n
+
+
+@pytest.mark.parametrize("lam", [0.3, 3.0, 2.0, 30.0])
 def test_group_charge_moments_exact(lam):
     """(arrivals m, group-seen charge s) between two groups: compound-Poisson moments."""
     ngap, nframes = 2, 8

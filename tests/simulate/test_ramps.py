@@ -23,6 +23,11 @@ def test_deterministic_and_seeded():
     assert a.dtype == np.uint16 and a.shape == (1, 6, 128, 128)
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
+    # row bands on threads: the same numbers for any thread count and band split
+    # (rate 10 DN/s: group means above POISSON_CF_MIN, the kernel's fast path too)
+    for rate in (1.0, 10.0):
+        one = ramp(rate=rate, rng=7, cr_rate=5.0, threads=1).data
+        assert np.array_equal(one, ramp(rate=rate, rng=7, cr_rate=5.0, threads=3).data)
 
 
 @pytest.mark.parametrize("nframes", [1, 4])

@@ -22,9 +22,12 @@ log = logging.getLogger("webbcal.run")
 
 __all__ = ["ALL_STAGES", "AllSummary", "find_inputs", "split_step_values", "product_name",
            "group_by_filter", "write_filter_associations", "adopt_associations",
-           "check_association_members", "run_all"]
+           "check_association_members", "choose_abs_refcat", "REFCAT_NAME", "run_all"]
 
 ALL_STAGES = ("detector1", "image2", "image3")
+
+#: The absolute astrometric catalog a simulated world writes beside its uncal files.
+REFCAT_NAME = "reference_catalog.ecsv"
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,33 @@ def split_step_values(steps: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[
         for stage in owners:
             out[stage][step] = dict(values)
     return out
+
+
+def choose_abs_refcat(option: str | Path | None, uncal: Sequence[Path],
+                      steps: Mapping[str, Mapping[str, Any]]) -> tuple[Path | None, str]:
+    """The absolute reference catalog for image3's tweakreg, and why it was chosen.
+
+    Precedence: ``--abs-refcat FILE`` (``option``; ``'none'`` turns alignment to a
+    catalog off) > ``tweakreg.abs_refcat`` from the config file or ``--steps`` >
+    a :data:`REFCAT_NAME` beside the inputs (a simulated world's Gaia-like catalog).
+
+    Returns ``(path or None, reason)``; ``path`` None leaves ``steps`` as they are.
+    Raises ``WebbcalError`` when ``option`` names a missing file.
+    """
+    if option is not None and str(option).lower() == "none":
+        return None, "--abs-refcat none: relative alignment only"
+    if option is not None:
+        path = Path(option)
+        if not path.is_file():
+            raise WebbcalError(f"--abs-refcat {option}: no such file (an ECSV/FITS table "
+                               f"with ra, dec columns)")
+        return path, f"--abs-refcat {path}"
+    if (steps.get("tweakreg") or {}).get("abs_refcat"):
+        return None, "tweakreg.abs_refcat set by the configuration"
+    found = sorted({p.parent / REFCAT_NAME for p in uncal if (p.parent / REFCAT_NAME).is_file()})
+    if found:
+        return found[0], f"found {found[0]} beside the inputs"
+    return None, "no absolute reference catalog: relative alignment only"
 
 
 # -- associations ------------------------------------------------------------------

@@ -3,6 +3,7 @@
 examples:
   webbcal run all sim/ -o out/                # uncal -> rate -> cal -> one mosaic per filter
   webbcal run all sim/*_uncal.fits -o out/ --asn my_image3_asn.json --workers 2
+  webbcal run all sim/ -o out/ --abs-refcat gaia_dr3.ecsv    # absolute astrometry
   webbcal run detector1 sim/*_uncal.fits --output-dir out/
   webbcal run image2 out/*_rate.fits --workers 2        # local Dask cluster, 2 processes
   webbcal run image3 out/jw01345-o001_image3_f200w_asn.json
@@ -19,7 +20,9 @@ Any step parameter can be given as --steps.STEP.PARAM VALUE (booleans true/false
 the same keys go in a TOML file under [steps.STEP]. Precedence: step defaults <
 --config file < --steps options. With `all`, each step goes to every stage that has it.
 Without CRDS_PATH, `run all` uses a crds_cache/ folder beside the inputs (a simulated
-world's).
+world's). With a reference_catalog.ecsv beside the inputs (a simulated world's Gaia-like
+catalog), image3's tweakreg aligns the mosaics to it (absolute astrometry; the log says
+so): --abs-refcat FILE picks another catalog, --abs-refcat none turns it off.
 
 Products whose files exist and are complete are not redone (--overwrite to redo);
 every product is written under a temporary name and renamed, so an interrupted run
@@ -66,6 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: a truth/ folder beside the inputs)")
     parser.add_argument("--no-report", action="store_true",
                         help="run all: do not build the HTML report")
+    parser.add_argument("--abs-refcat", default=None, metavar="FILE",
+                        help="run all: align the mosaics to this absolute astrometric "
+                             "catalog (ECSV/FITS with ra, dec; default: a "
+                             "reference_catalog.ecsv beside the inputs, if any; 'none': "
+                             "relative alignment only)")
     parser.add_argument("--config", "-c", type=Path, default=None,
                         help="TOML configuration file ([steps.STEP] tables)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
@@ -121,9 +129,10 @@ def main(args: argparse.Namespace) -> int:
     from webbcal.pipelines import pipeline_class
     from webbcal.pipelines.config import parse_step_overrides
 
-    for option in ("asn", "truth"):
+    for option in ("asn", "truth", "abs_refcat"):
         if getattr(args, option, None):
-            raise WebbcalError(f"--{option} is an option of 'run all', not 'run {args.stage}'")
+            raise WebbcalError(f"--{option.replace('_', '-')} is an option of 'run all', "
+                               f"not 'run {args.stage}'")
     cls = pipeline_class(args.stage)
     overrides = parse_step_overrides(args.step_options)
     # builds the steps once: unknown steps/parameters and a bad config fail here (exit 2)
@@ -166,6 +175,14 @@ def main_all(args: argparse.Namespace) -> int:
     stage_kwargs = {stage: {"steps": values, "references": dict(config.references),
                             "save_intermediate": args.save_intermediate}
                     for stage, values in R.split_step_values(steps).items()}
+    refcat, why = R.choose_abs_refcat(getattr(args, "abs_refcat", None), uncal, steps)
+    if refcat is not None:
+        tweak = dict(stage_kwargs["image3"]["steps"].get("tweakreg", {}))
+        tweak["abs_refcat"] = str(refcat)
+        stage_kwargs["image3"]["steps"] = {**stage_kwargs["image3"]["steps"], "tweakreg": tweak}
+        if not args.quiet:
+            print(f"absolute astrometry: aligning the mosaics to {refcat} ({why})",
+                  file=sys.stderr)
     for stage, kwargs in stage_kwargs.items():  # bad parameter values fail here (exit 2)
         pipeline_class(stage)(**kwargs)
     truth = args.truth or next((p.parent / "truth" for p in uncal
@@ -177,6 +194,7 @@ def main_all(args: argparse.Namespace) -> int:
          "truth_dir": str(Path(truth).resolve()) if truth else None}, indent=1) + "\n")
     log_path = add_log_file(out / "webbcal.log", debug=args.verbose > 0)
     log.info("run all: %d exposures -> %s", len(uncal), out)
+    log.info("absolute astrometry: %s", f"{refcat} ({why})" if refcat is not None else why)
     with dask_client(args) as client:
         summary = R.run_all(uncal, out, asn_files=asn_files, stage_kwargs=stage_kwargs,
                             overwrite=args.overwrite, client=client,

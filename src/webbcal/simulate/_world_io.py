@@ -56,12 +56,18 @@ def scene_for(p, filters, boresight, rng):
     return Scene(sources=sources, flux=flux, sky=parts[0].sky)
 
 
-def build_references(p, filters, seed, out, progress):
-    """Detectors (truth) and reference objects per detector."""
+def build_references(p, filters, seed, out, progress, *, threads=2):
+    """Detectors (truth) and reference objects per detector.
+
+    Detectors are independent (each draws from its own seeded generator) and numpy
+    releases the GIL in the bulk work, so ``threads`` build them side by side; the
+    result does not depend on it.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from webbcal.instrument import filter_info
 
-    sims, refs = {}, {}
-    for k, (det, filt) in enumerate(p.detectors):
+    def one(k, det, filt):
         if progress is not None:
             progress(f"detector + references {det}", k, len(p.detectors))
         ro = readout_of(p, det)
@@ -78,7 +84,16 @@ def build_references(p, filters, seed, out, progress):
         r["_per_frame_dark"] = per_frame
         r["_readout"] = ro
         r["_filter"] = filt
-        sims[det], refs[det] = sim, r
+        return det, sim, r
+
+    jobs = [(k, det, filt) for k, (det, filt) in enumerate(p.detectors)]
+    if threads > 1 and len(jobs) > 1:
+        with ThreadPoolExecutor(min(threads, len(jobs))) as pool:
+            built = list(pool.map(lambda j: one(*j), jobs))
+    else:
+        built = [one(*j) for j in jobs]
+    sims = {det: sim for det, sim, _ in built}
+    refs = {det: r for det, _, r in built}
     return refs, sims
 
 
@@ -126,8 +141,13 @@ PROGRAM_ID = "01345"
 
 
 def simulate_exposure(p, det, filt, di, sim, scene, *, header_pointing, true_pointing, out,
-                      seed):
-    """Render, simulate and write one uncal file plus its truth rate image."""
+                      seed, writer=None):
+    """Render, simulate and write one uncal file plus its truth rate image.
+
+    ``writer``: a ``concurrent.futures`` executor that writes the files while the caller
+    goes on (the returned dict then holds its future under ``'written'``); None writes
+    them before returning.
+    """
     from astropy.io import fits
 
     from webbcal.datamodels import ExposureInfo, RampModel, atomic_write
@@ -183,20 +203,27 @@ def simulate_exposure(p, det, filt, di, sim, scene, *, header_pointing, true_poi
     model = RampModel(data=ramp.data, group=make_group_table(ex),
                       int_times=make_int_times_table(ex), header=primary, sci_header=sci)
     uncal = out / f"{base}_uncal.fits"
-    model.write(uncal)
-
     truth = out / "truth"
-    hdus = fits.HDUList([fits.PrimaryHDU(),
-                         fits.ImageHDU((rate * sim.gain).astype(np.float32), name="RATE_E"),
-                         fits.ImageHDU(rate, name="RATE_DN")])
-    hdus[0].header["EXPNAME"] = base
-    hdus[0].header["COMMENT"] = ("Noiseless true rate (QE/flat applied, no dark): RATE_E e-/s, "
-                                 "RATE_DN linear DN/s")
-    with atomic_write(truth / f"{base}_truth_rate.fits") as tmp:
-        hdus.writeto(tmp)
-    return {"name": base, "uncal": uncal, "cal": out / f"{base}_cal.fits", "detector": det,
-            "filter": filt, "dither": di, "x": x, "y": y, "ramp_truth": ramp.truth,
-            "truth_rate": truth / f"{base}_truth_rate.fits"}
+
+    def write():
+        model.write(uncal)
+        hdus = fits.HDUList([fits.PrimaryHDU(),
+                             fits.ImageHDU((rate * sim.gain).astype(np.float32), name="RATE_E"),
+                             fits.ImageHDU(rate, name="RATE_DN")])
+        hdus[0].header["EXPNAME"] = base
+        hdus[0].header["COMMENT"] = ("Noiseless true rate (QE/flat applied, no dark): RATE_E "
+                                     "e-/s, RATE_DN linear DN/s")
+        with atomic_write(truth / f"{base}_truth_rate.fits") as tmp:
+            hdus.writeto(tmp)
+
+    res = {"name": base, "uncal": uncal, "cal": out / f"{base}_cal.fits", "detector": det,
+           "filter": filt, "dither": di, "x": x, "y": y, "ramp_truth": ramp.truth,
+           "truth_rate": truth / f"{base}_truth_rate.fits"}
+    if writer is None:
+        write()
+    else:
+        res["written"] = writer.submit(write)
+    return res
 
 
 def write_associations(out, p, exposures, filters):

@@ -5,8 +5,10 @@ Model of one pixel in one integration (time 0 = reset, frame ``k`` read at
 + nframes - 1``; ``groupgap`` frames are dropped between groups):
 
 * photons + dark current arrive as a Poisson process in electrons; each group average
-  sees the charge of every frame interval that ended before each averaged read (drawn
-  exactly per frame interval, see ``_kernels._group_photons``);
+  sees the charge of every frame interval that ended before each averaged read (one
+  Poisson draw per group with the exact mean/variance of the group-average weights,
+  see ``_kernels._group_charge``; means of 30 e- and more are drawn by a
+  Cornish-Fisher transform of a normal deviate, see ``_kernels._poisson``);
 * cosmic rays and snowballs deposit charge at a random frame interval;
 * electrons / gain -> linear DN; the nonlinearity is the *inverse* of the linearity
   reference polynomial (raw = P⁻¹(linear)); the raw signal stops at
@@ -198,6 +200,39 @@ def make_events(shape, *, nints, nframes_total, tframe, rng, cr_rate=5.0,
     return cosmic, snow, deps
 
 
+def default_threads() -> int:
+    """Threads for the ramp kernel: numba's thread count (``NUMBA_NUM_THREADS``), at
+    most the CPUs this process may run on."""
+    import os
+
+    from numba import config
+
+    try:
+        ncpu = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        ncpu = os.cpu_count() or 1
+    return max(1, min(int(config.NUMBA_NUM_THREADS), ncpu))
+
+
+def run_row_bands(ny, args, *, threads=None, band=32):
+    """Run ``simulate_rows_kernel(y0, y1, *args)`` over all rows in bands of ``band``
+    rows on ``threads`` threads (the kernel releases the GIL; each row has its own
+    random stream, so the result does not depend on the split)."""
+    from webbcal.simulate._kernels import simulate_rows_kernel
+
+    threads = default_threads() if threads is None else max(1, int(threads))
+    starts = range(0, ny, band)
+    if threads == 1 or ny <= band:
+        simulate_rows_kernel(0, ny, *args)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        for f in [pool.submit(simulate_rows_kernel, y0, min(y0 + band, ny), *args)
+                  for y0 in starts]:
+            f.result()
+
+
 def _as_image(value, shape, name, dtype=np.float32) -> np.ndarray:
     arr = np.asarray(value, dtype=dtype)
     if arr.ndim == 0:
@@ -221,7 +256,7 @@ def simulate_ramp(rate_dn_s, *, ngroups, tframe, readnoise_dn, nframes=1, groupg
                   amp_offset_dn=0.0, even_odd_dn=0.0, bias_drift_dn=0.0,
                   one_over_f_dn=0.0, one_over_f_amp_dn=0.0, cr_rate=5.0,
                   snowball_rate=7e-4, pixel_size_um=18.0, substrt=(1, 1), noutputs=4,
-                  reference_border=True, rng=0) -> SimulatedRamp:
+                  reference_border=True, rng=0, threads=None) -> SimulatedRamp:
     """Simulate the raw uint16 groups of an exposure from its true rate.
 
     Parameters
@@ -267,14 +302,14 @@ def simulate_ramp(rate_dn_s, *, ngroups, tframe, readnoise_dn, nframes=1, groupg
         Whether the full-frame 4-pixel border inside the array carries no light.
     rng : int or numpy.random.Generator
         Seed; the same seed gives the same output for any thread count.
+    threads : int or None
+        Threads filling row bands; None: :func:`default_threads`.
 
     Returns
     -------
     SimulatedRamp
         ``data`` (nints, ngroups, ny, nx) uint16 and ``truth``.
     """
-    from webbcal.simulate._kernels import simulate_ramp_kernel
-
     rate = np.asarray(rate_dn_s, dtype=np.float32)
     if rate.ndim != 2:
         raise ValueError(f"simulate_ramp: rate_dn_s must be 2-D (ny, nx), got shape {rate.shape}")
@@ -330,11 +365,12 @@ def simulate_ramp(rate_dn_s, *, ngroups, tframe, readnoise_dn, nframes=1, groupg
     dep_ptr = np.searchsorted(dep["y"], np.arange(ny + 1)).astype(np.int64)
 
     out = np.empty((nints, ngroups, ny, nx), np.uint16)
-    simulate_ramp_kernel(rate_e, np.ascontiguousarray(dark_e, np.float32), gain_a,
-                         np.ascontiguousarray(rn_group, np.float32), bias, lin, sat, amp_of_x,
-                         offsets, row_noise, ref, dep_ptr, dep["x"], dep["integration"],
-                         dep["frame"], dep["electrons"], int(ngroups), int(nframes),
-                         int(groupgap), float(tframe), seed, out)
+    args = (rate_e, np.ascontiguousarray(dark_e, np.float32), gain_a,
+            np.ascontiguousarray(rn_group, np.float32), bias, lin, sat, amp_of_x, offsets,
+            row_noise, ref, dep_ptr, dep["x"], dep["integration"], dep["frame"],
+            dep["electrons"], int(ngroups), int(nframes), int(groupgap), float(tframe),
+            seed, out)
+    run_row_bands(ny, args, threads=threads)
     truth = RampTruth(cosmic_rays=cosmic, snowballs=snow, offsets=offsets,
                       row_noise=row_noise, exposed_s=nframes_total * tframe,
                       n_light_pixels=int((~ref).sum()))

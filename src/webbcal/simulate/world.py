@@ -161,22 +161,36 @@ def simulate_world(preset, out_dir, *, seed=0, progress=None, pointing_error_arc
     filters = sorted({f for _, f in p.detectors})
     scene = io.scene_for(p, filters, nominal[0], rng)
     refs, sims = io.build_references(p, filters, seed, out, progress)
+    # Written here, not on the writer thread: the reference objects share their arrays
+    # with ``sims`` and FITS writing byteswaps arrays in place while it writes them, so
+    # the exposures must not read them meanwhile.
     cache = io.write_cache(out / "crds_cache", refs)
+    # exposure files are written on one thread while the next exposure is computed (the
+    # ramp kernel and numpy release the GIL; so does most of the writing); nothing
+    # else reads the arrays being written
+    from concurrent.futures import ThreadPoolExecutor
 
-    exposures = []
-    total = len(p.dither_arcsec) * len(p.detectors)
-    n = 0
-    for di in range(len(p.dither_arcsec)):
-        for det, filt in p.detectors:
-            n += 1
-            _progress(progress, f"exposure {det} {filt} dither {di + 1}", n, total)
-            exp = io.simulate_exposure(p, det, filt, di, sims[det], scene,
-                                       header_pointing=_detector_pointing(det, nominal[di]),
-                                       true_pointing=_detector_pointing(det, true[di]),
-                                       out=out, seed=seed)
-            exposures.append(exp)
-    asns = io.write_associations(out, p, exposures, filters)
-    refcat = io.write_truth_tables(out, truth, p, scene, exposures, errs, rng, sims)
+    with ThreadPoolExecutor(1, thread_name_prefix="webbcal-sim-writer") as writer:
+        exposures = []
+        total = len(p.dither_arcsec) * len(p.detectors)
+        n = 0
+        for di in range(len(p.dither_arcsec)):
+            for det, filt in p.detectors:
+                n += 1
+                _progress(progress, f"exposure {det} {filt} dither {di + 1}", n, total)
+                exp = io.simulate_exposure(p, det, filt, di, sims[det], scene,
+                                           header_pointing=_detector_pointing(det, nominal[di]),
+                                           true_pointing=_detector_pointing(det, true[di]),
+                                           out=out, seed=seed, writer=writer)
+                exposures.append(exp)
+                # at most one exposure waits for the writer (memory: ~80 MB each)
+                if len(exposures) >= 2:
+                    exposures[-2].pop("written").result()
+        asns = io.write_associations(out, p, exposures, filters)
+        refcat = io.write_truth_tables(out, truth, p, scene, exposures, errs, rng, sims)
+        for e in exposures:
+            if "written" in e:
+                e.pop("written").result()
     _progress(progress, f"done in {time.perf_counter() - t0:.1f} s", total, total)
     return World(preset=p.name, out_dir=out, uncal_files=[e["uncal"] for e in exposures],
                  crds_path=cache.root, context=cache.context, associations=asns,
