@@ -44,6 +44,7 @@ def _open_quietly(path):
 
 def _products(exposure, rng):
     primary, sci = exposure.to_headers()
+    sci["BUNIT"] = "MJy/sr"
     shape, raw = exposure.shape, exposure.raw_shape
     f = lambda s: rng.normal(size=s).astype(np.float32)  # noqa: E731
     uncal = RampModel(data=rng.integers(0, 65536, raw, dtype=np.uint16),
@@ -86,6 +87,8 @@ def test_our_files_open_in_stdatamodels(tmp_path, exposure, rng, kind):
         assert official.meta.wcsinfo.v2_ref == pytest.approx(-122.4)
         if kind == "rate":
             assert official.dq[1, 2] == DQ.SATURATED
+        if kind in ("rate", "rateints", "cal", "i2d"):  # ERR in the units of SCI
+            assert official.meta.bunit_err == official.meta.bunit_data == "MJy/sr"
         if kind == "uncal":
             assert official.group["group_number"].tolist() == [1, 2, 3, 1, 2, 3]
             assert official.zeroframe.shape == (2, 16, 24)

@@ -77,6 +77,16 @@ class _ModelBase:
     def _datamodl(self) -> str:
         return self.datamodl
 
+    def _ext_header(self, extname: str) -> fits.Header | None:
+        """Extra keywords of an image extension: SCI gets ``sci_header``; ERR gets the
+        SCI's BUNIT (the official ``bunit_err``: ERR is in the units of SCI)."""
+        if extname == "SCI":
+            return self.sci_header
+        if extname == "ERR" and "BUNIT" in self.sci_header:
+            return fits.Header([("BUNIT", self.sci_header["BUNIT"],
+                                 "physical units of the array values")])
+        return None
+
     def to_hdulist(self) -> fits.HDUList:
         """The FITS layout of this model (validated first)."""
         self.validate()
@@ -86,7 +96,8 @@ class _ModelBase:
                 hdus.append(fits.BinTableHDU(data=np.asarray(value), name=extname))
                 continue
             arr = np.ascontiguousarray(value, dtype=dtype) if dtype else np.asarray(value)
-            header = clean_header(self.sci_header) if extname == "SCI" else None
+            header = self._ext_header(extname)
+            header = clean_header(header) if header is not None else None
             hdus.append(fits.ImageHDU(data=arr, header=header, name=extname))
         wcs = getattr(self, "wcs", None)
         if wcs is not None:
@@ -117,8 +128,7 @@ class _ModelBase:
                                                                 name=extname)))
                 continue
             arr = np.asarray(value, dtype=dtype) if dtype else np.asarray(value)
-            header = self.sci_header if extname == "SCI" else None
-            parts += [image_header_bytes(extname, arr, header), arr]
+            parts += [image_header_bytes(extname, arr, self._ext_header(extname)), arr]
         if asdf_hdu is not None:
             parts.append(astropy_hdu_bytes(asdf_hdu))
         with atomic_write(path) as tmp:
