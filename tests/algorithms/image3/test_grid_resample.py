@@ -5,7 +5,8 @@ import pytest
 from astropy.wcs import WCS
 
 from webbcal.algorithms.image3.grid import OutputGrid, pixmap_from_sky, tan_deproject, tan_project
-from webbcal.algorithms.image3.resample import DrizzleParams, MosaicAccumulator
+from webbcal.algorithms.image3.resample import (DrizzleParams, MosaicAccumulator, block_median,
+                                                drizzle_weights)
 from webbcal.datamodels.dqflags import DQ
 
 
@@ -93,7 +94,7 @@ def test_point_source_total_flux_is_conserved():
 def test_ivm_weighting_and_bad_pixels():
     shape = (50, 50)
     pixmap = _distorted_pixmap(shape, scale=1.0, angle=0.0, offset=(0.0, 0.0), k=0.0)
-    acc = MosaicAccumulator(shape)
+    acc = MosaicAccumulator(shape, DrizzleParams(weight_type="ivm"))
     dq = np.zeros(shape, np.uint32); dq[25, 25] = DQ.DO_NOT_USE
     a = np.full(shape, 2.0, np.float32); a[25, 25] = 1e6  # bad pixel: must not leak
     _add(acc, a, pixmap, var=1.0, dq=dq)
@@ -130,7 +131,7 @@ def test_square_kernel_matches_the_drizzle_package(angle):
     vr = rng.uniform(0.5, 1.5, shape).astype(np.float32)
     vp = rng.uniform(0.1, 0.2, shape).astype(np.float32)
     dq = np.zeros(shape, np.uint32); dq[30:33, 20] = DQ.DO_NOT_USE
-    acc = MosaicAccumulator(out_shape)
+    acc = MosaicAccumulator(out_shape, DrizzleParams(weight_type="ivm"))
     acc.add(sci, pixmap, dq=dq, var_rnoise=vr, var_poisson=vp)
     m = acc.finalize()
     w = np.where(dq == 0, 1 / vr, 0).astype(np.float32)
@@ -207,3 +208,78 @@ def test_pixmap_from_sky_inverts_grid(grid):
     ra, dec = grid.pixel_to_world(x + 10, y + 20)
     pm = pixmap_from_sky(ra, dec, grid)
     assert np.allclose(pm[..., 0], x + 10, atol=1e-7) and np.allclose(pm[..., 1], y + 20, atol=1e-7)
+
+
+def _exposure(acc, sci, var_rnoise, **kw):
+    shape = sci.shape
+    pixmap = _distorted_pixmap(shape, scale=1.0, angle=0.0, offset=(0.0, 0.0), k=0.0)
+    acc.add(sci, pixmap, dq=np.zeros(shape, np.uint32), var_rnoise=var_rnoise,
+            var_poisson=np.zeros(shape, np.float32), exptime=100.0, **kw)
+
+
+def _star_pair(weight_type):
+    """Two exposures of one star (flux 100) sampled at different pixel phases: all in
+    pixel (5, 5) in A, split 50/50 over (5, 5) and (5, 6) in B. A's core lost groups
+    (VAR_RNOISE 4 instead of 1), as a saturated or jump-hit core does."""
+    shape = (12, 12)
+    a = np.zeros(shape, np.float32); a[5, 5] = 100.0
+    b = np.zeros(shape, np.float32); b[5, 5] = b[5, 6] = 50.0
+    var_a = np.ones(shape, np.float32); var_a[5, 5] = 4.0
+    acc = MosaicAccumulator(shape, DrizzleParams(weight_type=weight_type))
+    _exposure(acc, a, var_a)
+    _exposure(acc, b, np.ones(shape, np.float32))
+    return acc.finalize()
+
+
+def test_per_pixel_ivm_biases_a_star_and_ivm_med_does_not():
+    """Hand-checkable: per-pixel ivm gives (5,5) = (100/4 + 50)/(1/4 + 1) = 60 and
+    (5,6) = 25, total 85 (15 % lost); ivm-med weights both exposures 1 (their median
+    1/VAR_RNOISE): 75 + 25 = 100."""
+    ivm = _star_pair("ivm")
+    assert ivm.sci[5, 5] == pytest.approx(60.0, abs=1e-4)
+    assert np.nansum(ivm.sci) == pytest.approx(85.0, abs=1e-3)
+    med = _star_pair("ivm-med")
+    assert med.sci[5, 5] == pytest.approx(75.0, abs=1e-4)
+    assert np.nansum(med.sci) == pytest.approx(100.0, abs=1e-3)
+    smed = _star_pair("ivm-smed")
+    assert np.nansum(smed.sci) == pytest.approx(100.0, abs=1e-3)
+    assert DrizzleParams().weight_type == "ivm-med"
+
+
+def test_ivm_med_keeps_inverse_variance_weighting_between_exposures():
+    """Exposures with VAR_RNOISE 1 and 4 are weighted 1 : 1/4 (ivm-med, the given
+    per-exposure weight), and a bad pixel still gets weight 0."""
+    shape = (20, 20)
+    acc = MosaicAccumulator(shape, DrizzleParams(weight_type="ivm-med"))
+    _exposure(acc, np.full(shape, 2.0, np.float32), np.ones(shape, np.float32))
+    var = np.full(shape, 4.0, np.float32); var[3, 3] = 100.0  # one noisy pixel: median 1/4
+    _exposure(acc, np.full(shape, 7.0, np.float32), var)
+    m = acc.finalize()
+    expected = (2.0 + 7.0 / 4.0) / (1 + 1 / 4.0)
+    assert m.sci[3, 3] == pytest.approx(expected, abs=1e-4)
+    assert m.sci[10, 10] == pytest.approx(expected, abs=1e-4)
+    w = drizzle_weights(np.array([[0, DQ.DO_NOT_USE]], np.uint32),
+                        np.array([[2.0, 2.0]], np.float32), weight_type="ivm-med",
+                        exptime=1.0, median_weight=0.3)
+    assert w.tolist() == [[pytest.approx(0.3), 0.0]]
+
+
+def test_ivm_smed_is_smooth_over_a_small_core():
+    """Block-median smoothing: a 3x3 core with 4x the read-noise variance gets its
+    block's weight (1), while a block-wide change (a different amplifier) is kept."""
+    shape = (64, 64)
+    var = np.ones(shape, np.float32)
+    var[20:23, 20:23] = 4.0
+    var[:, 48:] = 2.0
+    w = drizzle_weights(np.zeros(shape, np.uint32), var, weight_type="ivm-smed",
+                        exptime=1.0)
+    assert np.all(w[:, :48] == 1.0)
+    assert np.all(w[:, 48:] == 0.5)
+    assert block_median(np.arange(16, dtype=np.float32).reshape(4, 4),
+                        np.ones((4, 4), bool), 2)[0, 0] == 2.5  # median of 0, 1, 4, 5
+
+
+def test_unknown_weight_type_is_an_error():
+    with pytest.raises(ValueError, match="ivm-med"):
+        drizzle_weights(np.zeros((2, 2), np.uint32), np.ones((2, 2), np.float32),
+                        weight_type="ivm-sky", exptime=1.0)

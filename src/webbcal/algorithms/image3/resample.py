@@ -7,6 +7,29 @@ squared weights, as the official pipeline does) and the context plane — withou
 holding more than one input exposure and one output tile.
 
 Geometry stays outside: callers pass a pixel map (:func:`grid.pixmap_from_sky`).
+
+Weights (:func:`drizzle_weights`)
+---------------------------------
+The default ``ivm-med`` differs from the official default ``ivm`` (per-pixel
+1/VAR_RNOISE). Where a ramp lost groups to saturation or a jump — bright star cores,
+in some exposures only — VAR_RNOISE is larger, so per-pixel weights take a star's
+core mostly from other exposures than its wings; as each exposure samples the PSF at
+a different pixel phase, the sum is not flux-conserving (official JP-2256; jwst PR
+#7563 proposes median-filtered weights). ``ivm-med`` weights every good pixel of an
+exposure by that exposure's median 1/VAR_RNOISE: inverse-variance weighting between
+exposures, none within one. Measured on the demo products (3 dithers; isolated
+S/N > 50 stars, ``webbcal validate``'s metric; median catalog/true flux, reduced χ²;
+last column: brightest 30 % of all matched F200W stars)::
+
+    weight_type   F200W ratio  χ²     F444W ratio  χ²     bright F200W
+    ivm           1.0052       8.65   0.9963       420    0.911
+    ivm-med       1.0016       1.04   0.9993       2.45   1.003
+    ivm-smed      1.0009       1.59   0.9994       2.35   1.002
+    exptime       1.0016       1.04   0.9993       2.45   1.003
+
+(F444W's χ² with ``ivm-med`` is dominated by one star at +6.7σ and a ~2 % deficit of
+the S/N 50–130 stars: catalog-side, not weights.) Official behaviour:
+``weight_type="ivm"``.
 """
 
 from __future__ import annotations
@@ -20,7 +43,8 @@ from webbcal.datamodels.dqflags import DQ
 
 __all__ = ["DrizzleParams", "Mosaic", "MosaicAccumulator", "drizzle_weights",
            "corners_from_centers", "centers_from_corners", "variance_planes",
-           "drop_geometry", "drizzle_square_add", "Contributions", "contributions"]
+           "drop_geometry", "drizzle_square_add", "Contributions", "contributions",
+           "median_ivm", "block_median", "WEIGHT_TYPES"]
 
 #: Input pixels carrying any of these bits get zero weight (official ``good_bits``
 #: default ``~DO_NOT_USE+NON_SCIENCE``: everything else is usable).
@@ -33,7 +57,7 @@ class DrizzleParams:
 
     kernel: Literal["square", "point", "turbo", "gaussian", "lanczos2", "lanczos3"] = "square"
     pixfrac: float = 1.0
-    weight_type: Literal["ivm", "exptime"] = "ivm"
+    weight_type: Literal["ivm", "ivm-med", "ivm-smed", "exptime"] = "ivm-med"
     fillval: float = np.nan
     context: bool = True
 
@@ -57,19 +81,101 @@ class Mosaic:
     n_inputs: int
 
 
-def drizzle_weights(dq, var_rnoise, *, weight_type: str, exptime: float) -> np.ndarray:
-    """Per-pixel drizzle weights (float32): 1/VAR_RNOISE (``ivm``) or EXPTIME, 0 for bad pixels."""
+#: Weight types (``DrizzleParams.weight_type``); see :func:`drizzle_weights`.
+WEIGHT_TYPES = ("ivm", "ivm-med", "ivm-smed", "exptime")
+
+#: Block size [input pixels] of the ``ivm-smed`` block median.
+SMED_BLOCK = 16
+
+
+def median_ivm(var_rnoise, dq) -> float:
+    """Median of 1/VAR_RNOISE over good pixels (0.0 when there are none).
+
+    ``var_rnoise`` (ny, nx) float [(MJy/sr)²], ``dq`` (ny, nx) uint32; a subsample
+    (e.g. every 7th row and column) gives the per-exposure ``ivm-med`` weight.
+    """
+    var = np.asarray(var_rnoise, dtype=np.float32)
+    good = ((np.asarray(dq) & BAD_BITS) == 0) & np.isfinite(var) & (var > 0)
+    return float(np.median(1.0 / var[good])) if good.any() else 0.0
+
+
+def drizzle_weights(dq, var_rnoise, *, weight_type: str, exptime: float,
+                    median_weight: float | None = None) -> np.ndarray:
+    """Per-pixel drizzle weights (float32), 0 for bad pixels (DQ ``BAD_BITS``).
+
+    Parameters
+    ----------
+    dq : ndarray (ny, nx) uint32
+    var_rnoise : ndarray (ny, nx) float32
+        Read-noise variance [(MJy/sr)²].
+    weight_type : {"ivm", "ivm-med", "ivm-smed", "exptime"}
+        ``ivm``: 1/VAR_RNOISE per pixel (official jwst default). ``ivm-med``: one
+        inverse variance per exposure (``median_weight``), so a star's core and wings
+        get the same weight. ``ivm-smed``: 1/VAR_RNOISE block-median smoothed
+        (:data:`SMED_BLOCK` pixel blocks), so a few-pixel core cannot differ from its
+        surroundings (blocks start at the given arrays' corner, so a tiled mosaic
+        reads windows with other blocks and differs slightly from an untiled one).
+        ``exptime``: EXPTIME.
+    exptime : float
+        Exposure time [s].
+    median_weight : float, optional
+        ``ivm-med`` weight of the whole exposure (:func:`median_ivm`, as
+        ``ExposureLibrary.median_weight`` gives it); without it the median of the
+        given pixels is used (a window of the exposure then gets its own median).
+
+    Why not per-pixel ``ivm`` by default (the resample step's default is
+    ``ivm-med``): VAR_RNOISE is larger where ramps lost groups to saturation or jumps,
+    which happens in bright star cores, so per-pixel weights are anti-correlated with
+    the signal and the drizzled star is not flux-conserving (official JP-2256).
+    """
     good = (np.asarray(dq) & BAD_BITS) == 0
-    if weight_type == "ivm":
-        var = np.asarray(var_rnoise, dtype=np.float32)
-        good &= np.isfinite(var) & (var > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.where(good, 1.0 / var, 0.0)
-    elif weight_type == "exptime":
-        w = np.where(good, float(exptime), 0.0)
-    else:
-        raise ValueError(f"weight_type must be 'ivm' or 'exptime', found {weight_type!r}")
-    return w.astype(np.float32)
+    if weight_type == "exptime":
+        return np.where(good, np.float32(exptime), np.float32(0))
+    var = np.asarray(var_rnoise, dtype=np.float32)
+    good &= np.isfinite(var) & (var > 0)
+    if weight_type == "ivm-med":
+        if median_weight is None:
+            median_weight = median_ivm(var, dq)
+        return np.where(good, np.float32(median_weight), np.float32(0))
+    if weight_type not in ("ivm", "ivm-smed"):
+        raise ValueError(f"weight_type must be one of {WEIGHT_TYPES}, found {weight_type!r}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(good, np.float32(1) / var, np.float32(0)).astype(np.float32)
+    if weight_type == "ivm-smed":
+        w = block_median(w, good, SMED_BLOCK)
+        w[~good] = 0
+    return w.astype(np.float32, copy=False)
+
+
+def block_median(values, good, block: int) -> np.ndarray:
+    """Each pixel replaced by the median of the good ``values`` of its
+    ``block`` × ``block`` block (blocks from the array's corner; partial blocks at the
+    far edges). Blocks without good pixels get the median of all sampled good pixels.
+
+    ``values`` (ny, nx) float32, ``good`` (ny, nx) bool; returns (ny, nx) float32.
+    Medians over every other pixel of each block in each axis (¼ of the pixels; cheap:
+    about 0.03 s CPU for a 2048 × 2048 frame).
+    """
+    values = np.asarray(values, np.float32)
+    ny, nx = values.shape
+    by, bx = -(-ny // block), -(-nx // block)
+    step = 2 if block >= 8 and block % 2 == 0 else 1
+    k = block // step
+    sub = np.full((by * k, bx * k), np.nan, np.float32)
+    sv = values[::step, ::step]
+    sub[:sv.shape[0], :sv.shape[1]] = np.where(good[::step, ::step], sv, np.nan)
+    sub = np.sort(sub.reshape(by, k, bx, k).transpose(0, 2, 1, 3).reshape(by, bx, -1),
+                  axis=-1)  # NaNs last
+    n = np.sum(np.isfinite(sub), axis=-1)
+    lo = np.take_along_axis(sub, np.maximum((n - 1) // 2, 0)[..., None], -1)[..., 0]
+    hi = np.take_along_axis(sub, np.maximum(n // 2, 0)[..., None], -1)[..., 0]
+    med = 0.5 * (lo + hi)
+    if not n.all():
+        fill = np.nanmedian(sub) if n.any() else 0.0
+        med = np.where(n > 0, med, fill)
+    med = med.astype(np.float32)
+    full = np.broadcast_to(med[:, None, :, None], (by, block, bx, block))
+    return np.ascontiguousarray(full.reshape(by * block, bx * block)[:ny, :nx])
 
 
 class MosaicAccumulator:
@@ -116,7 +222,8 @@ class MosaicAccumulator:
         )
 
     def add(self, sci, pixmap=None, *, dq, var_rnoise, var_poisson, var_flat=None,
-            exptime: float = 1.0, corners=None, row0: int = 0) -> bool:
+            exptime: float = 1.0, corners=None, row0: int = 0,
+            median_weight: float | None = None) -> bool:
         """Drizzle one exposure (surface-brightness units) onto the output.
 
         Parameters
@@ -135,6 +242,8 @@ class MosaicAccumulator:
         row0 : int
             Row of the full exposure where these arrays start (a window of it): keeps
             the summation order, hence the result, independent of the windowing.
+        median_weight : float, optional
+            The exposure's ``ivm-med`` weight (see :func:`drizzle_weights`).
 
         Returns
         -------
@@ -142,7 +251,7 @@ class MosaicAccumulator:
             False if no input pixel lands on this output (nothing was added).
         """
         weights = drizzle_weights(dq, var_rnoise, weight_type=self.params.weight_type,
-                                  exptime=exptime)
+                                  exptime=exptime, median_weight=median_weight)
         if self.own:
             if corners is None:
                 corners = corners_from_centers(pixmap)

@@ -24,14 +24,28 @@ from webbcal.algorithms.image3.pixmap import grid_corner_planes, grid_window
 from webbcal.algorithms.image3.resample import DrizzleParams, MosaicAccumulator
 
 __all__ = ["add_member", "drizzle_tile", "drizzle_all", "remap_context", "map_items",
-           "iter_items",
+           "iter_items", "pending_sky",
            "DrizzleSums"]
+
+
+def pending_sky(member) -> float:
+    """Sky level still in a member's data: skymatch's recorded level when it was not
+    subtracted (official ``meta.background.level`` with ``subtracted`` False), else 0.
+
+    Resample removes it before drizzling, as stcal/jwst resample does, so the mosaic
+    sky is flat even with skymatch's default ``subtract = False``.
+    """
+    level = float(getattr(member, "bkglevel", 0.0) or 0.0)
+    if getattr(member, "bkgsub", False) or not np.isfinite(level):
+        return 0.0
+    return level
 
 
 def add_member(acc: MosaicAccumulator, library, k: int, tile, *, sky: float = 0.0) -> bool:
     """Drizzle member ``k`` of ``library`` (minus ``sky``) onto the accumulator of ``tile``.
 
-    Reads only the block of the member that can land on the tile.
+    Reads only the block of the member that can land on the tile. The exposure's
+    ``ivm-med`` weight is ``library.median_weight(k)`` (the same for every tile).
     """
     nodes = library.nodes(k)
     win = grid_window(nodes, tile, margin=acc.margin + 2)
@@ -41,26 +55,34 @@ def add_member(acc: MosaicAccumulator, library, k: int, tile, *, sky: float = 0.
     sci = w.data - np.float32(sky) if sky else w.data
     return acc.add(sci, corners=grid_corner_planes(nodes, tile, window=win), dq=w.dq,
                    var_rnoise=w.var_rnoise, var_poisson=w.var_poisson, var_flat=w.var_flat,
-                   exptime=library.members[k].exptime, row0=win[0])
+                   exptime=library.members[k].exptime, row0=win[0],
+                   median_weight=_median_weight(library, k, acc.params.weight_type))
+
+
+def _median_weight(library, k: int, weight_type: str):
+    return library.median_weight(k) if weight_type == "ivm-med" else None
 
 
 def drizzle_tile(library, tile, params: DrizzleParams, *, margin: int = 4):
-    """Drizzle every member overlapping ``tile``; returns (Mosaic, member indices added)."""
+    """Drizzle every member overlapping ``tile`` (minus its :func:`pending_sky`);
+    returns (Mosaic, member indices added)."""
     acc = MosaicAccumulator(tile.shape, params, margin=margin)
-    added = [k for k in range(len(library)) if add_member(acc, library, k, tile)]
+    added = [k for k in range(len(library))
+             if add_member(acc, library, k, tile, sky=pending_sky(library.members[k]))]
     return acc.finalize(), added
 
 
 def drizzle_all(library, grid, params: DrizzleParams):
     """Square-kernel sums of every member over the whole ``grid`` (:class:`DrizzleSums`).
 
-    Each member is read once (only its block landing on the grid); memory is the
-    sums (24 bytes per output pixel + context), which become the mosaic in place.
+    Each member is read once (only its block landing on the grid), minus its
+    :func:`pending_sky`; memory is the sums (24 bytes per output pixel + context),
+    which become the mosaic in place.
     """
     from webbcal.algorithms.image3.resample import (drizzle_square_add, drizzle_weights,
                                                     variance_planes)
 
-    sums = DrizzleSums(grid, params, len(library))
+    sums = DrizzleSums(grid, params, len(library), sky_subtracted=True)
     for k, m in enumerate(library.members):
         nodes = library.nodes(k)
         win = grid_window(nodes, grid, margin=2)
@@ -68,9 +90,12 @@ def drizzle_all(library, grid, params: DrizzleParams):
             continue
         w = library.window(k, win)
         weights = drizzle_weights(w.dq, w.var_rnoise, weight_type=params.weight_type,
-                                  exptime=m.exptime)
+                                  exptime=m.exptime,
+                                  median_weight=_median_weight(library, k, params.weight_type))
         var = variance_planes(w.var_rnoise, w.var_poisson, w.var_flat, w.data.shape)
-        if drizzle_square_add(sums.num, sums.wht, sums.var, sums.con, w.data,
+        sky = pending_sky(m)
+        data = w.data - np.float32(sky) if sky else w.data
+        if drizzle_square_add(sums.num, sums.wht, sums.var, sums.con, data,
                               grid_corner_planes(nodes, grid, window=win), weights, var,
                               pixfrac=params.pixfrac, row0=win[0], con_index=k):
             sums.used.add(k)
@@ -130,22 +155,32 @@ class DrizzleSums:
     float32 (Σ var·(w·f)² for VAR_RNOISE, VAR_POISSON, VAR_FLAT); ``con``
     (nplanes, ny, nx) int32 (bit k: member k): 24 bytes per pixel + context, turned
     into the mosaic planes in place.
+
+    ``sky_subtracted``: whoever fills the sums declares that each member's
+    :func:`pending_sky` was removed from its data (the mosaic's sky is then flat);
+    resample does not reuse sums without it when any member has a pending sky level.
     """
 
-    def __init__(self, grid, params: DrizzleParams, n_members: int):
+    def __init__(self, grid, params: DrizzleParams, n_members: int, *,
+                 sky_subtracted: bool = False):
         ny, nx = grid.shape
         self.grid, self.params = grid, params
+        self.sky_subtracted = bool(sky_subtracted)
         self.num = np.zeros((ny, nx), np.float32)
         self.wht = np.zeros((ny, nx), np.float32)
         self.var = np.zeros((3, ny, nx), np.float32)
         self.con = np.zeros(((n_members + 31) // 32, ny, nx), np.int32)
         self.used: set[int] = set()
 
-    def matches(self, grid, params: DrizzleParams) -> bool:
-        """True if these sums are what drizzling onto ``grid`` with ``params`` gives."""
+    def matches(self, grid, params: DrizzleParams, library=None) -> bool:
+        """True if these sums are what drizzling onto ``grid`` with ``params`` gives
+        (and, given ``library``, with its members' pending sky levels removed)."""
         p = self.params
-        return (grid == self.grid and params.kernel == "square" == p.kernel
+        same = (grid == self.grid and params.kernel == "square" == p.kernel
                 and params.pixfrac == p.pixfrac and params.weight_type == p.weight_type)
+        if same and library is not None and not self.sky_subtracted:
+            same = not any(pending_sky(m) for m in library.members)
+        return same
 
     def add_tile(self, x0: int, y0: int, num, wht, var, con) -> None:
         """Put one tile's sums (see ``outlier_detection``) in place."""

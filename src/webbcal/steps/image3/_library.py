@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from webbcal.algorithms.image3.resample import BAD_BITS
+from webbcal.algorithms.image3.resample import median_ivm
 
 log = logging.getLogger("webbcal.image3")
 
@@ -187,7 +187,7 @@ class ExposureLibrary:
         if m.nodes is None:
             m.nodes = _nodes_of(model)
         if not np.isfinite(m.median_weight):  # median ivm weight (outlier_detection)
-            m.median_weight = _median_ivm(model.var_rnoise[::7, ::7], model.dq[::7, ::7])
+            m.median_weight = median_ivm(model.var_rnoise[::7, ::7], model.dq[::7, ::7])
         return model
 
     def window(self, index: int, win, *, with_err: bool = False):
@@ -256,7 +256,7 @@ class ExposureLibrary:
         m = self.members[index]
         if not np.isfinite(m.median_weight):
             s = self.strided(index, 7, ("var_rnoise", "dq"))
-            m.median_weight = _median_ivm(s["var_rnoise"], s["dq"])
+            m.median_weight = median_ivm(s["var_rnoise"], s["dq"])
         return m.median_weight
 
     def crf_copyable(self, index: int) -> bool:
@@ -343,11 +343,6 @@ def _read_planes(path, names: dict, sl) -> dict:
             del raw
             out[key] = a
     return out
-
-
-def _median_ivm(var, dq) -> float:
-    good = ((dq & BAD_BITS) == 0) & np.isfinite(var) & (var > 0)
-    return float(np.median(1.0 / var[good])) if good.any() else 0.0
 
 
 def _nodes_of(model):
