@@ -36,7 +36,9 @@ class Image2ResampleParams(StepParams):
     pixfrac: float = param(1.0, "drizzle pixfrac")
     kernel: Literal["square", "point", "turbo", "gaussian", "lanczos2", "lanczos3"] = param(
         "square", "drizzle kernel")
-    weight_type: Literal["ivm", "exptime"] = param("ivm", "per-pixel weights")
+    weight_type: Literal["ivm-med", "ivm", "ivm-smed", "exptime"] = param(
+        "ivm-med", "drizzle weights, as image3's resample (ivm-med: the exposure's median "
+        "1/VAR_RNOISE; ivm: official per-pixel 1/VAR_RNOISE)")
     pixel_scale: float | None = param(None, "output pixel scale [arcsec] (default native)")
     pixel_scale_ratio: float = param(1.0, "output / native pixel scale (if no pixel_scale)")
     rotation: float | None = param(None, "y axis east of north [deg] (default: native)")
