@@ -33,11 +33,10 @@ Errors. The mosaic ERR must already hold every per-pixel term (read noise, sky a
   undersampled PSF and a small total aperture this term dominates bright stars'
   errors (~1.4 %/√N for F200W at the native scale and a 90 % aperture).
 
-Not modelled (a mosaic property, see the source_catalog step): with ``ivm`` drizzle
-weights, star cores whose pixels lost groups to saturation or jumps in one exposure
-get a smaller weight there than their wings, so the mosaic PSF is no longer a
-flux-conserving mean of the exposures' PSFs and total fluxes scatter beyond these
-errors.
+Not modelled (a mosaic property, see the source_catalog step): with the official
+per-pixel ``ivm`` drizzle weights, star cores that lost groups in one exposure weigh
+less there than their wings and total fluxes scatter beyond these errors; resample's
+default ``ivm-med`` avoids that.
 
 Fluxes are returned in the image's units × steradians per pixel when ``pixel_area_sr``
 is given (MJy/sr → Jy with the factor 1e6), else in image units summed over pixels.
