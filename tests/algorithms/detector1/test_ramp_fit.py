@@ -194,6 +194,7 @@ def test_fast_path_equals_general_fit(monkeypatch, nints, ngroups):
 @pytest.mark.parametrize("algorithm", ["OLS", "likely"])
 def test_row_bands_on_threads_equal_one_band(monkeypatch, algorithm):
     """The kernels run in bands of rows on threads; the split must not change a bit."""
+    import webbcal._threads as th
     import webbcal.algorithms.detector1.ramp_fit as rf
 
     rate = np.random.default_rng(2).uniform(0.0, 200.0, (13, 8))
@@ -201,8 +202,9 @@ def test_row_bands_on_threads_equal_one_band(monkeypatch, algorithm):
     gdq = np.zeros(data.shape, np.uint8)
     gdq[0, 3, ::3, 1] = JUMP
     gdq[0, 4:, 2, ::2] = SAT
+    monkeypatch.setattr(th, "default_threads", lambda: 1)
     one = fit(data, gdq, algorithm=algorithm)
-    monkeypatch.setattr(rf, "_threads", lambda: 3)
+    monkeypatch.setattr(th, "default_threads", lambda: 3)
     monkeypatch.setattr(rf, "_BAND_ROWS", 2)
     many = fit(data, gdq, algorithm=algorithm)
     for name in ("rate", "var_poisson", "var_rnoise", "err", "dq", "rateints", "dq_ints"):

@@ -130,15 +130,19 @@ def test_gain_scale():
     assert sci[0, 0] == 6.0 and err[0, 0] == 2.0 and vp[0, 0] == 4.0 and vr[0, 0] == 8.0
 
 
-def test_run_rows_covers_every_row_once():
-    """The row-band driver hands every row to exactly one band (a row done twice would
-    read -1, a row missed +1), for band counts that do not divide the rows."""
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_row_bands_cover_every_row_once(threads):
+    """The shared row-band driver hands every row of a kernel to exactly one band (a row
+    done twice would read -1, a row missed +1), for bands that do not divide the rows."""
+    from webbcal._threads import run_row_bands
     from webbcal.algorithms.detector1 import _ramp_kernels as k
 
     for nplanes, ny in ((1, 1), (3, 17), (2, 64)):
-        data = np.ones((nplanes, ny, 5), np.float32)
-        k.run_rows(k.subtract_plane, nplanes * ny, data, np.ones((ny, 5), np.float32))
-        assert np.all(data == 0)
+        for band in (None, 1, 5):
+            data = np.ones((nplanes, ny, 5), np.float32)
+            run_row_bands(k.subtract_plane, nplanes * ny, data, np.ones((ny, 5), np.float32),
+                          band=band, threads=threads)
+            assert np.all(data == 0)
 
 
 def _all_steps(seed):

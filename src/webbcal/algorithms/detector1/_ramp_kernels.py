@@ -2,12 +2,13 @@
 
 Private: called only by the wrappers in this folder, which validate shapes and
 dtypes. Every kernel works in place on C-contiguous arrays and handles the rows (or
-``plane * ny + row`` indices) ``lo … hi - 1`` of its cube; :func:`run_rows` splits the
-rows among threads. The kernels are serial ``nogil`` functions rather than
-``parallel=True`` ones: parfor lowering tripled their compile time, and row bands on
-Python threads run as fast. Conventions: ``data`` float32 (nints, ngroups, ny, nx) or
-(nplanes, ny, nx); ``gdq`` uint8 of the same shape; ``pdq`` uint32 (ny, nx); DQ bits
-and ``lo``/``hi`` arrive as plain ``int`` (one signature for every frame size).
+``plane * ny + row`` indices) ``lo … hi - 1`` of its cube, ``kernel(lo, hi, …)``;
+:func:`webbcal._threads.run_row_bands` splits the rows among threads. The kernels are
+serial ``nogil`` functions rather than ``parallel=True`` ones: parfor lowering tripled
+their compile time, and row bands on Python threads run as fast. Conventions: ``data``
+float32 (nints, ngroups, ny, nx) or (nplanes, ny, nx); ``gdq`` uint8 of the same shape;
+``pdq`` uint32 (ny, nx); DQ bits and ``lo``/``hi`` arrive as plain ``int`` (one
+signature for every frame size).
 """
 
 from __future__ import annotations
@@ -15,45 +16,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_POOL = None  # worker threads of run_rows (created on first use)
-_POOL_SIZE = 0
-
-
-def run_rows(kernel, n, *args):
-    """Call ``kernel(*args, lo, hi)`` on bands of ``range(n)``, one per numba thread.
-
-    The kernel must release the GIL (``nogil=True``) and touch only its own rows'
-    outputs. The bands are contiguous and about equal; the calling thread takes the
-    first. With one thread (``numba.set_num_threads(1)``) it is one call.
-    """
-    global _POOL, _POOL_SIZE
-    import numba
-
-    n = int(n)
-    nthreads = max(1, min(numba.get_num_threads(), n // 8))
-    if nthreads == 1:
-        kernel(*args, 0, n)
-        return
-    if _POOL is None or _POOL_SIZE < nthreads - 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=nthreads - 1, thread_name_prefix="webbcal-rows")
-        _POOL_SIZE = nthreads - 1
-    bounds = [n * t // nthreads for t in range(nthreads + 1)]
-    futures = [_POOL.submit(kernel, *args, bounds[t], bounds[t + 1])
-               for t in range(1, nthreads)]
-    try:
-        kernel(*args, bounds[0], bounds[1])
-    finally:
-        for f in futures:
-            f.result()
-
 
 # ----------------------------------------------------------------------------- dq_init
 
 
 @njit(cache=True, nogil=True)
-def raw_to_float32(raw, out, lo, hi):
+def raw_to_float32(lo, hi, raw, out):
     """Copy a raw uint16 cube (nplanes, ny, nx) into float32 ``out`` of the same shape."""
     nplanes, ny, nx = raw.shape
     for k in range(lo, hi):
@@ -69,7 +37,7 @@ def raw_to_float32(raw, out, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def sat_thresholds(sat, sat_dq, pdq, thr, nosat, no_sat_check, atod_limit, lo, hi):
+def sat_thresholds(lo, hi, sat, sat_dq, pdq, thr, nosat, no_sat_check, atod_limit):
     """Effective thresholds ``thr`` (ny, nx) float32; ``pdq |= sat_dq`` (+ NO_SAT_CHECK on NaN).
 
     NO_SAT_CHECK and NaN thresholds become ``atod_limit + 1`` (never reached by 16-bit
@@ -94,7 +62,7 @@ def sat_thresholds(sat, sat_dq, pdq, thr, nosat, no_sat_check, atod_limit, lo, h
 
 
 @njit(cache=True, nogil=True)
-def sat_first_group(data, gdq, thr, first, adfloor, adfloor_bits, lo, hi):
+def sat_first_group(lo, hi, data, gdq, thr, first, adfloor, adfloor_bits):
     """First group at/above threshold per pixel (``ngroups`` if none); A/D floor flags.
 
     data (ngroups, ny, nx) float32 of one integration; ``first`` (ny, nx) int32.
@@ -125,7 +93,7 @@ def sat_first_group(data, gdq, thr, first, adfloor, adfloor_bits, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def sat_grow_flag(first, gfirst, gdq, satany, n_grow, saturated, lo, hi):
+def sat_grow_flag(lo, hi, first, gfirst, gdq, satany, n_grow, saturated):
     """Grow the first-saturated group over a (2n+1)² box and flag SATURATED from there on.
 
     ``gfirst[y, x] = min(first[box])`` (separable: column minimum, then row minimum);
@@ -162,8 +130,8 @@ def sat_grow_flag(first, gfirst, gdq, satany, n_grow, saturated, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def sat_read_pattern_passes(data, gdq, thr, gfirst, dilution, nosat, cand, rowany,
-                            scale0, inv_n1, do_second, saturated, dnu, lo, hi):
+def sat_read_pattern_passes(lo, hi, data, gdq, thr, gfirst, dilution, nosat, cand, rowany,
+                            scale0, inv_n1, do_second, saturated, dnu):
     """The official passes that use the read pattern, for one integration.
 
     Mid-group saturation: a pixel is a candidate at group ``g`` when ``g + 1`` is the
@@ -204,7 +172,7 @@ def sat_read_pattern_passes(data, gdq, thr, gfirst, dilution, nosat, cand, rowan
 
 
 @njit(cache=True, nogil=True)
-def sat_grow_candidates(cand, rowany, gdq, n_grow, dnu, lo, hi):
+def sat_grow_candidates(lo, hi, cand, rowany, gdq, n_grow, dnu):
     """OR ``dnu`` into ``gdq[cand[q], p]`` for every pixel p within the box of a candidate q.
 
     Only rows with ``rowany`` set are scanned.
@@ -224,7 +192,7 @@ def sat_grow_candidates(cand, rowany, gdq, n_grow, dnu, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def sat_zeroframe_bad(zf, thr, bad, lo, hi):
+def sat_zeroframe_bad(lo, hi, zf, thr, bad):
     """``bad`` (ny, nx) uint8: 1 where the ZEROFRAME is saturated, 2 at the A/D floor."""
     ny, nx = zf.shape
     for y in range(lo, hi):
@@ -238,7 +206,7 @@ def sat_zeroframe_bad(zf, thr, bad, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def sat_zeroframe_zero(zf, bad, n_grow, lo, hi):
+def sat_zeroframe_zero(lo, hi, zf, bad, n_grow):
     """Zero the ZEROFRAME (ny, nx) where ``bad`` is set or a saturated pixel is within
     the (2n+1)² box (run after :func:`sat_zeroframe_bad` finished on every row)."""
     ny, nx = zf.shape
@@ -261,7 +229,7 @@ def sat_zeroframe_zero(zf, bad, n_grow, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def subtract_plane(data, plane, lo, hi):
+def subtract_plane(lo, hi, data, plane):
     """``data[p] -= plane`` for every plane p of data (nplanes, ny, nx) float32."""
     nplanes, ny, nx = data.shape
     for k in range(lo, hi):
@@ -277,7 +245,7 @@ def subtract_plane(data, plane, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def linearity_skip_mask(coeffs, lin_dq, pdq, skip, no_lin_corr, lo, hi):
+def linearity_skip_mask(lo, hi, coeffs, lin_dq, pdq, skip, no_lin_corr):
     """Pixels left uncorrected: NO_LIN_CORR in ``lin_dq``, a NaN coefficient, or a zero
     linear term (official rules).
 
@@ -304,7 +272,7 @@ def linearity_skip_mask(coeffs, lin_dq, pdq, skip, no_lin_corr, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def apply_polynomial(data, gdq, coeffs, skip, saturated, lo, hi):
+def apply_polynomial(lo, hi, data, gdq, coeffs, skip, saturated):
     """``data = sum_k coeffs[k] * data**k`` (float32 Horner) on unsaturated groups.
 
     data/gdq (nplanes, ny, nx); coeffs (ncoeffs <= 8, ny, nx) float32; ``skip`` (ny, nx)
@@ -343,7 +311,7 @@ def apply_polynomial(data, gdq, coeffs, skip, saturated, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def subtract_averaged_dark(data, dark, frame_start, nframes, lo, hi):
+def subtract_averaged_dark(lo, hi, data, dark, frame_start, nframes):
     """Subtract from group g the mean of dark frames ``frame_start[g] … + nframes - 1``.
 
     data (nints, ngroups, ny, nx) float32; dark (nframes_dark, ny, nx) float32. NaN

@@ -2,16 +2,15 @@
 
 Arrays: ``data`` float32 (nplanes, ny, nx) (every group of every integration is a
 plane), ``pdq`` uint32 (ny, nx). Reference values are float64 scalars/vectors.
-Kernels are serial ``nogil`` functions over an index range ``lo … hi - 1``, split among
-threads by ``_ramp_kernels.run_rows`` (see there why not ``parallel=True``).
+Kernels are serial ``nogil`` functions ``kernel(lo, hi, …)`` over an index range
+``lo … hi - 1``, run on row bands in threads by :func:`webbcal._threads.run_row_bands`
+(cheaper to compile than ``parallel=True``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-from webbcal.algorithms.detector1._ramp_kernels import run_rows  # noqa: F401 (re-export)
 
 
 @njit(cache=True)
@@ -68,8 +67,8 @@ def _gather(data, pdq, refmask, p, y0, y1, x0, x1, parity, parity_offset, odd_ev
 
 
 @njit(cache=True, nogil=True)
-def ref_levels(data, pdq, refmask, amp_edges, rows, nmax, parity_offset, odd_even, dnu,
-               sigma, pair, out, lo, hi):
+def ref_levels(lo, hi, data, pdq, refmask, amp_edges, rows, nmax, parity_offset, odd_even, dnu,
+               sigma, pair, out):
     """Reference levels per plane, amplifier and column parity, for ``k = plane * namps +
     amp`` in ``lo … hi - 1``.
 
@@ -161,8 +160,8 @@ def _side_median(data, pdq, levels, amp_of_col, p, y, c0, c1, half, parity_offse
 
 
 @njit(cache=True, nogil=True)
-def side_signal(data, pdq, levels, amp_of_col, n_left, n_right, parity_offset, smoothing,
-                dnu, out, lo, hi):
+def side_signal(lo, hi, data, pdq, levels, amp_of_col, n_left, n_right, parity_offset, smoothing,
+                dnu, out):
     """Row-by-row side reference signal ``out`` (nplanes, ny) float32.
 
     Running medians (window ``smoothing`` rows) of the left and right reference
@@ -193,7 +192,7 @@ def side_signal(data, pdq, levels, amp_of_col, n_left, n_right, parity_offset, s
 
 
 @njit(cache=True, nogil=True)
-def apply_refpix(data, col_levels, side, side_gain, lo, hi):
+def apply_refpix(lo, hi, data, col_levels, side, side_gain):
     """``data[p, y, x] -= col_levels[p, x] + side_gain * side[p, y]`` in place.
 
     ``col_levels`` (nplanes, nx) float32 is the top/bottom level of each column's

@@ -82,6 +82,7 @@ def subtract_dark(
     WebbcalError
         When the dark has too few frames for the exposure or an incompatible readout.
     """
+    from webbcal._threads import run_row_bands
     from webbcal.algorithms.detector1 import _ramp_kernels as k
 
     check_ramp_arrays(data, None, pixeldq)
@@ -112,5 +113,5 @@ def subtract_dark(
         check_plane(f"{dark_name} DQ", dq, (ny, nx))
         pixeldq |= dq.astype(np.uint32, copy=False)
     dark = np.ascontiguousarray(dark, dtype=np.float32)
-    k.run_rows(k.subtract_averaged_dark, nints * ny, data, dark, starts, int(per_group))
+    run_row_bands(k.subtract_averaged_dark, nints * ny, data, dark, starts, int(per_group))
     return DarkResult(frames_per_group=per_group, frames_used=needed)

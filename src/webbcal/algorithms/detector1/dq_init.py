@@ -84,13 +84,14 @@ def raw_to_float32(raw: np.ndarray) -> np.ndarray:
         raise WebbcalError(f"raw ramp: expected a 4-D array, found shape {raw.shape}")
     if raw.dtype == np.float32 and raw.flags.c_contiguous:
         return raw
+    from webbcal._threads import run_row_bands
     from webbcal.algorithms.detector1 import _ramp_kernels as k
 
     raw = np.ascontiguousarray(raw)
     out = np.empty(raw.shape, dtype=np.float32)
     nints, ngroups, ny, nx = raw.shape
-    k.run_rows(k.raw_to_float32, nints * ngroups * ny, raw.reshape(nints * ngroups, ny, nx),
-               out.reshape(nints * ngroups, ny, nx))
+    run_row_bands(k.raw_to_float32, nints * ngroups * ny, raw.reshape(nints * ngroups, ny, nx),
+                  out.reshape(nints * ngroups, ny, nx))
     return out
 
 

@@ -61,23 +61,8 @@ class JumpResult:
     n_snowballs: int
 
 
-def _on_row_blocks(kernel, ny: int, *args) -> None:
-    """Run ``kernel(y0, y1, *args)`` over blocks of rows on numba's number of threads
-    (the kernels release the GIL; a thread pool compiles far faster than
-    ``parallel=True``). Blocks are small enough to balance the load."""
-    import numba
-
-    nthreads = max(1, min(numba.get_num_threads(), ny))
-    if nthreads == 1:
-        kernel(0, ny, *args)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    step = max(1, min(64, -(-ny // (4 * nthreads))))
-    with ThreadPoolExecutor(nthreads) as pool:
-        for _ in pool.map(lambda y0: kernel(y0, min(y0 + step, ny), *args),
-                          range(0, ny, step)):
-            pass
+#: Rows per band of the jump kernels (rows with sources cost more: small bands balance).
+_BAND_ROWS = 32
 
 
 def _two_point_pass(data, gdq, gain, readnoise, *, nframes, single, thr,
@@ -87,6 +72,7 @@ def _two_point_pass(data, gdq, gain, readnoise, *, nframes, single, thr,
     :func:`detect_jumps`); returns the official primary-jump count."""
     from webbcal.algorithms.detector1._jump_kernels import (
         flag_neighbors_rows, sorting_network, twopoint_rows)
+    from webbcal._threads import run_row_bands
 
     nints, ngroups, ny, nx = data.shape
     dnu, sat, jump = (int(b) for b in bits)
@@ -104,15 +90,16 @@ def _two_point_pass(data, gdq, gain, readnoise, *, nframes, single, thr,
     if n1 > 0 or n2 > 0:
         with np.errstate(all="ignore"):     # official: nanmedian of the whole gain
             median_gain = float(np.nanmedian(gain))
-    _on_row_blocks(
+    run_row_bands(
         twopoint_rows, ny,
         data, gdq, gain, readnoise, int(nframes), thr, bool(single), bool(flag_4_neighbors),
         float(min_jump_to_flag_neighbors), float(max_jump_to_flag_neighbors),
         float(dn1) * median_gain, int(n1), float(dn2) * median_gain, int(n2),
-        dnu, sat, jump, pairs, trig, rowtrig, n_primary,
+        dnu, sat, jump, pairs, trig, rowtrig, n_primary, band=_BAND_ROWS,
     )
     if flag_4_neighbors:
-        _on_row_blocks(flag_neighbors_rows, ny, trig, rowtrig, gdq, dnu, sat, jump)
+        run_row_bands(flag_neighbors_rows, ny, trig, rowtrig, gdq, dnu, sat, jump,
+                      band=_BAND_ROWS)
     return int(n_primary.sum())
 
 

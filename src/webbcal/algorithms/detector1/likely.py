@@ -44,15 +44,17 @@ def resultant_times(ngroups: int, nframes: int, groupgap: int,
 def _fit_likely_into(data, groupdq, pixeldq, gain, readnoise, out, *, frame_time, group_time,
                      nframes, groupgap, do_not_use, saturated, jump_det, no_gain_value):
     """Run the likelihood kernel into the pre-allocated ``out`` dict of arrays."""
+    from webbcal._threads import run_row_bands
     from webbcal.algorithms.detector1._likely_kernels import likely_rows
-    from webbcal.algorithms.detector1.ramp_fit import _run_row_bands
+    from webbcal.algorithms.detector1.ramp_fit import _BAND_ROWS
 
     ngroups = data.shape[1]
     tbar, tau = resultant_times(ngroups, nframes, groupgap, frame_time)
-    _run_row_bands(likely_rows, data.shape[2], (
+    run_row_bands(
+        likely_rows, data.shape[2],
         data, groupdq, pixeldq, gain, readnoise, tbar, tau, int(nframes),
         int(do_not_use), int(saturated), int(jump_det), int(no_gain_value),
         out["rate"], out["dq"], out["var_poisson"], out["var_rnoise"], out["err"],
         out["rateints"], out["dq_ints"], out["var_poisson_ints"], out["var_rnoise_ints"],
-        out["err_ints"],
-    ))
+        out["err_ints"], band=_BAND_ROWS,
+    )

@@ -65,6 +65,7 @@ def correct_linearity(
     -------
     LinearityResult
     """
+    from webbcal._threads import run_row_bands
     from webbcal.algorithms.detector1 import _ramp_kernels as k
 
     check_ramp_arrays(data, groupdq, pixeldq)
@@ -77,13 +78,13 @@ def correct_linearity(
         lin_dq = np.zeros((ny, nx), dtype=np.uint32)
     check_plane("LINEARITY DQ", lin_dq, (ny, nx))
     bad = np.empty((ny, nx), dtype=np.bool_)
-    k.run_rows(k.linearity_skip_mask, ny, coeffs, np.ascontiguousarray(lin_dq, dtype=np.uint32),
-               pixeldq, bad, int(no_lin_corr))
-    k.run_rows(k.apply_polynomial, ny, data.reshape(nints * ngroups, ny, nx),
-               groupdq.reshape(nints * ngroups, ny, nx), coeffs, bad, int(saturated))
+    run_row_bands(k.linearity_skip_mask, ny, coeffs, np.ascontiguousarray(lin_dq, dtype=np.uint32),
+                  pixeldq, bad, int(no_lin_corr))
+    run_row_bands(k.apply_polynomial, ny, data.reshape(nints * ngroups, ny, nx),
+                  groupdq.reshape(nints * ngroups, ny, nx), coeffs, bad, int(saturated))
     if zeroframe is not None:
         check_plane("ZEROFRAME", zeroframe, (nints, ny, nx))
         zskip = np.zeros((nints, ny, nx), dtype=np.uint8)
         zskip[zeroframe == 0] = np.uint8(saturated)
-        k.run_rows(k.apply_polynomial, ny, zeroframe, zskip, coeffs, bad, int(saturated))
+        run_row_bands(k.apply_polynomial, ny, zeroframe, zskip, coeffs, bad, int(saturated))
     return LinearityResult(n_no_lin_corr=int(np.count_nonzero(bad)))

@@ -7,7 +7,7 @@ Two algorithms, both arrays in / typed result out:
   ending at saturation / DO_NOT_USE, segments and integrations combined by inverse
   read-noise variance (as stcal 1.20), the official special cases (0, 1, 2 good
   groups, ZEROFRAME, one-group suppression). Kernel: :mod:`._ramp_fit_kernels`, run
-  in bands of rows on numba's number of threads.
+  in bands of rows on numba's number of threads (:func:`webbcal._threads.run_row_bands`).
 * ``"likely"``: the likelihood fit of Brandt (2024), see :mod:`.likely`.
 
 Example
@@ -97,30 +97,6 @@ def _empty_result(nints, ny, nx) -> dict:
             "dq_ints": np.empty((nints, ny, nx), np.uint32)}
 
 
-def _threads() -> int:
-    """numba's thread count (``NUMBA_NUM_THREADS`` / ``numba.set_num_threads``)."""
-    import numba
-
-    return max(1, int(numba.get_num_threads()))
-
-
-def _run_row_bands(kernel, ny: int, args: tuple) -> None:
-    """``kernel(y0, y1, *args)`` over all rows in bands of :data:`_BAND_ROWS` rows, on
-    numba's number of threads (the kernel releases the GIL; each row is independent, so
-    the result does not depend on the split)."""
-    band = _BAND_ROWS
-    threads = _threads()
-    if threads == 1 or ny <= band:
-        kernel(0, ny, *args)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(min(threads, -(-ny // band))) as pool:
-        for f in [pool.submit(kernel, y0, min(y0 + band, ny), *args)
-                  for y0 in range(0, ny, band)]:
-            f.result()
-
-
 def fit_ramps(
     data: np.ndarray,
     groupdq: np.ndarray,
@@ -207,6 +183,7 @@ def fit_ramps(
     from webbcal.algorithms.detector1._jump_kernels import sorting_network
     from webbcal.algorithms.detector1._ramp_fit_kernels import (
         ols_fit_rows, slope_coefficients, weight_table)
+    from webbcal._threads import run_row_bands
 
     use_zf = zeroframe is not None
     zf = (np.ascontiguousarray(zeroframe, dtype=np.float32) if use_zf
@@ -223,5 +200,5 @@ def fit_ramps(
         out["rateints"], out["dq_ints"], out["var_poisson_ints"], out["var_rnoise_ints"],
         out["err_ints"],
     )
-    _run_row_bands(ols_fit_rows, ny, args)
+    run_row_bands(ols_fit_rows, ny, *args, band=_BAND_ROWS)
     return RampFitResult(**out)

@@ -166,6 +166,7 @@ def correct_reference_pixels(
     -------
     RefpixResult
     """
+    from webbcal._threads import run_row_bands
     from webbcal.algorithms.detector1 import _refpix_kernels as k
 
     check_ramp_arrays(data, None, pixeldq)
@@ -196,9 +197,9 @@ def correct_reference_pixels(
         rows = np.array([[0, layout.n_bottom], [ny - layout.n_top, ny]], dtype=np.int64)
         nmax = max(layout.n_bottom, layout.n_top) * nx + 1
     if layout.single_amp or layout.n_bottom + layout.n_top > 0:
-        k.run_rows(k.ref_levels, nplanes * (len(edges) - 1), planes, pixeldq, refmask, edges,
-                   rows, int(nmax), off, bool(odd_even_columns), dnu, float(sigma),
-                   not layout.single_amp, levels)
+        run_row_bands(k.ref_levels, nplanes * (len(edges) - 1), planes, pixeldq, refmask, edges,
+                      rows, int(nmax), off, bool(odd_even_columns), dnu, float(sigma),
+                      not layout.single_amp, levels)
         if layout.single_amp and np.isnan(levels).all():
             return RefpixResult("SKIPPED", "no valid reference pixels")
     side = np.zeros((nplanes, ny), dtype=np.float32)
@@ -210,12 +211,12 @@ def correct_reference_pixels(
             raise ValueError(f"side_smoothing_length must be >= 1, found {smooth}")
         if smooth % 2 == 0:
             smooth += 1
-        k.run_rows(k.side_signal, nplanes * ny, planes, pixeldq, levels, amp_of_col,
-                   int(layout.n_left), int(layout.n_right), off, smooth, dnu, side)
+        run_row_bands(k.side_signal, nplanes * ny, planes, pixeldq, levels, amp_of_col,
+                      int(layout.n_left), int(layout.n_right), off, smooth, dnu, side)
     parity = (np.arange(nx) + off) % 2
     col_levels = np.nan_to_num(levels[:, amp_of_col, parity], nan=0.0).astype(np.float32)
-    k.run_rows(k.apply_refpix, nplanes * ny, planes, col_levels, side,
-               float(side_gain) if use_side else 0.0)
+    run_row_bands(k.apply_refpix, nplanes * ny, planes, col_levels, side,
+                  float(side_gain) if use_side else 0.0)
     return RefpixResult(
         "COMPLETE",
         levels=levels.reshape(nints, ngroups, namps, 2),

@@ -106,6 +106,7 @@ def flag_saturation(
     -------
     SaturationResult
     """
+    from webbcal._threads import run_row_bands
     from webbcal.algorithms.detector1 import _ramp_kernels as k
 
     check_ramp_arrays(data, groupdq, pixeldq)
@@ -116,9 +117,9 @@ def flag_saturation(
         raise ValueError(f"n_pix_grow_sat must be >= 0, found {n_pix_grow_sat}")
     thr = np.empty((ny, nx), dtype=np.float32)
     nosat = np.empty((ny, nx), dtype=np.uint8)
-    k.run_rows(k.sat_thresholds, ny, np.ascontiguousarray(sat_thresh, dtype=np.float32),
-               np.ascontiguousarray(sat_dq, dtype=np.uint32), pixeldq, thr, nosat,
-               int(no_sat_check), float(atod_limit))
+    run_row_bands(k.sat_thresholds, ny, np.ascontiguousarray(sat_thresh, dtype=np.float32),
+                  np.ascontiguousarray(sat_dq, dtype=np.uint32), pixeldq, thr, nosat,
+                  int(no_sat_check), float(atod_limit))
 
     first = np.empty((ny, nx), dtype=np.int32)
     gfirst = np.empty((ny, nx), dtype=np.int32)
@@ -135,25 +136,25 @@ def flag_saturation(
         inv_n1 = 1.0 / len(read_pattern[1]) if ngroups > 1 else 1.0
     for i in range(nints):
         gdq_i = groupdq[i]
-        k.run_rows(k.sat_first_group, ny, data[i], gdq_i, thr, first, adfloor,
-                   int(ad_floor | do_not_use))
-        k.run_rows(k.sat_grow_flag, ny, first, gfirst, gdq_i, satany, int(n_pix_grow_sat),
-                   int(saturated))
+        run_row_bands(k.sat_first_group, ny, data[i], gdq_i, thr, first, adfloor,
+                      int(ad_floor | do_not_use))
+        run_row_bands(k.sat_grow_flag, ny, first, gfirst, gdq_i, satany, int(n_pix_grow_sat),
+                      int(saturated))
         if read_pattern is None or ngroups < 2:
             continue
-        k.run_rows(k.sat_read_pattern_passes, ny, data[i], gdq_i, thr, gfirst, dilution,
-                   nosat, cand, rowany, float(scale0), float(inv_n1), bool(do_second),
-                   int(saturated), int(do_not_use))
+        run_row_bands(k.sat_read_pattern_passes, ny, data[i], gdq_i, thr, gfirst, dilution,
+                      nosat, cand, rowany, float(scale0), float(inv_n1), bool(do_second),
+                      int(saturated), int(do_not_use))
         # called even without candidates (it then only reads ``rowany``), so that the
         # small warm-up exposure compiles it too
-        k.run_rows(k.sat_grow_candidates, ny, cand, rowany, gdq_i, int(n_pix_grow_sat),
-                   int(do_not_use))
+        run_row_bands(k.sat_grow_candidates, ny, cand, rowany, gdq_i, int(n_pix_grow_sat),
+                      int(do_not_use))
     if zeroframe is not None:
         check_plane("ZEROFRAME", zeroframe, (nints, ny, nx))
         for i in range(nints):
             bad = np.empty((ny, nx), dtype=np.uint8)
-            k.run_rows(k.sat_zeroframe_bad, ny, zeroframe[i], thr, bad)
-            k.run_rows(k.sat_zeroframe_zero, ny, zeroframe[i], bad, int(n_pix_grow_sat))
+            run_row_bands(k.sat_zeroframe_bad, ny, zeroframe[i], thr, bad)
+            run_row_bands(k.sat_zeroframe_zero, ny, zeroframe[i], bad, int(n_pix_grow_sat))
 
     return SaturationResult(
         n_saturated=int(np.count_nonzero(satany)),

@@ -350,15 +350,20 @@ def _relabel_boxes(old: tuple, plane, jbit: int, boxes: list) -> tuple:
     return (*cols, np.concatenate(parts_stats))
 
 
-def _label_jumps(cube, rowor, jbit, groups, pool) -> list:
-    """Jump components of ``groups`` (a list, in that order), labelled on ``pool``'s
-    threads when given (the kernel releases the GIL)."""
-    def work(g):
-        return _label(cube[g], cube[g], jbit, 0, rowor[g])
+def _label_jumps(cube, rowor, jbit, groups, threads) -> list:
+    """Jump components of ``groups`` (a list, in that order), one group per band on
+    ``threads`` threads (:func:`webbcal._threads.run_row_bands`; the labelling kernel
+    releases the GIL)."""
+    from webbcal._threads import run_row_bands
 
-    if pool is None or len(groups) <= 1:
-        return [work(g) for g in groups]
-    return list(pool.map(work, groups))
+    out = [None] * len(groups)
+
+    def work(i0, i1):
+        for i in range(i0, i1):
+            out[i] = _label(cube[groups[i]], cube[groups[i]], jbit, 0, rowor[groups[i]])
+
+    run_row_bands(work, len(groups), band=1, threads=threads)
+    return out
 
 
 def _grow_cores(cube, g, sat_l, comps, ell, grow_by, max_width, sbit, jbit, rowor, dirty,
@@ -444,21 +449,11 @@ def flag_large_events(
     max_width = 2.0 * max_extended_radius
     persist = np.zeros((nints, 1, ny, nx), np.uint8)
     jbit, sbit = int(jump_det), int(saturated)
-    nthreads = min(numba.get_num_threads(), ngroups - 1)
-    window = 2 * max(nthreads, 1)
-    pool = None
-    if nthreads > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(nthreads)
-    try:
-        total = _flag_integrations(gdq, pool, window, persist, low, high, max_width, jbit,
-                                   sbit, min_sat_area, min_jump_area, expand_factor,
-                                   sat_required_snowball, min_sat_radius_extend,
-                                   sat_expand)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    nthreads = max(1, min(numba.get_num_threads(), ngroups - 1))
+    window = 2 * nthreads
+    total = _flag_integrations(gdq, nthreads, window, persist, low, high, max_width, jbit,
+                               sbit, min_sat_area, min_jump_area, expand_factor,
+                               sat_required_snowball, min_sat_radius_extend, sat_expand)
     if n_groups_masked_next_int >= 1:
         last = min(n_groups_masked_next_int, ngroups)
         for i in range(1, nints):
@@ -466,7 +461,7 @@ def flag_large_events(
     return gdq, total
 
 
-def _flag_integrations(gdq, pool, window, persist, low, high, max_width, jbit, sbit,
+def _flag_integrations(gdq, threads, window, persist, low, high, max_width, jbit, sbit,
                        min_sat_area, min_jump_area, expand_factor, sat_required_snowball,
                        min_sat_radius_extend, sat_expand) -> int:
     """The group-by-group loop of :func:`flag_large_events` (in place); returns the
@@ -483,7 +478,7 @@ def _flag_integrations(gdq, pool, window, persist, low, high, max_width, jbit, s
                 # label a window of groups ahead on the current cube (memory: labels
                 # of ``window`` groups, not of all); later changes go to ``dirty``
                 ahead = list(range(g, min(g + window, ngroups)))
-                jump_labels = dict(zip(ahead, _label_jumps(cube, rowor, jbit, ahead, pool)))
+                jump_labels = dict(zip(ahead, _label_jumps(cube, rowor, jbit, ahead, threads)))
                 for gg in ahead:
                     dirty[gg] = []
             jump_l = jump_labels.pop(g)

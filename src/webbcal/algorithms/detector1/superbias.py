@@ -60,6 +60,7 @@ def subtract_superbias(
     -------
     SuperbiasResult
     """
+    from webbcal._threads import run_row_bands
     from webbcal.algorithms.detector1 import _ramp_kernels as k
 
     check_ramp_arrays(data, None, pixeldq)
@@ -75,9 +76,9 @@ def subtract_superbias(
     if bias_dq is not None:
         check_plane("SUPERBIAS DQ", bias_dq, (ny, nx))
         pixeldq |= np.asarray(bias_dq).astype(np.uint32, copy=False)
-    k.run_rows(k.subtract_plane, nints * ngroups * ny, data.reshape(nints * ngroups, ny, nx),
-               bias)
+    run_row_bands(k.subtract_plane, nints * ngroups * ny, data.reshape(nints * ngroups, ny, nx),
+                  bias)
     if zeroframe is not None:
         check_plane("ZEROFRAME", zeroframe, (nints, ny, nx))
-        k.run_rows(k.subtract_plane, zeroframe.shape[0] * ny, zeroframe, bias)
+        run_row_bands(k.subtract_plane, zeroframe.shape[0] * ny, zeroframe, bias)
     return SuperbiasResult(n_nan=n_nan)
