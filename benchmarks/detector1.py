@@ -212,12 +212,15 @@ def make_rapid(template: Path, ngroups: int, out: Path) -> Path:
     """A full-frame RAPID exposure with ``ngroups`` groups, built from ``template``.
 
     Signal: the template's first group as the bias level plus sky (0.5 DN/s) and a grid
-    of stars (20–2000 DN/s, some saturating), Gaussian photon and read noise
-    (10 DN per read). Written once; reused when present.
+    of stars (20–2000 DN/s, some saturating), Gaussian photon noise (at NRCA1's gain)
+    and read noise per read of CDS/√2 (the readnoise reference is the CDS noise, as in
+    CRDS; a per-read noise above that would make jump flag ~6 % of all groups). Written
+    once; reused when present.
     """
     import numpy as np
 
     from webbcal.datamodels import make_group_table, make_int_times_table, read_uncal
+    from webbcal.instrument import DETECTORS
 
     path = out / f"jw09999001001_01101_{ngroups:05d}_nrca1_uncal.fits"
     if path.exists():
@@ -234,12 +237,14 @@ def make_rapid(template: Path, ngroups: int, out: Path) -> Path:
     rate[100:-100:64, 100:-100:64] = rng.uniform(20, 2000, rate[100:-100:64, 100:-100:64].shape)
     rate[:4], rate[-4:], rate[:, :4], rate[:, -4:] = 0, 0, 0, 0
     tframe = float(header["TFRAME"])
+    det = DETECTORS["NRCA1"]
+    gain, rn_read = det.gain_e_per_dn, det.readnoise_dn / np.sqrt(2.0)
     data = np.empty((1, ngroups, ny, nx), np.uint16)
     counts = np.zeros((ny, nx), np.float32)
     for g in range(ngroups):
         mean = rate * tframe
-        counts += mean + np.sqrt(mean) * rng.standard_normal((ny, nx), dtype=np.float32)
-        frame = bias + counts + 10.0 * rng.standard_normal((ny, nx), dtype=np.float32)
+        counts += mean + np.sqrt(mean / gain) * rng.standard_normal((ny, nx), dtype=np.float32)
+        frame = bias + counts + rn_read * rng.standard_normal((ny, nx), dtype=np.float32)
         data[0, g] = np.clip(np.rint(frame), 0, 65535).astype(np.uint16)
     model.data, model.header, model.zeroframe = data, header, None
     exposure = model.exposure
@@ -313,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     if not opts.no_rapid:
         rapid_rows = []
         for n in [int(x) for x in opts.rapid_groups.split(",") if x]:
-            path = make_rapid(uncal, n, opts.cache / "rapid")
+            path = make_rapid(uncal, n, opts.cache / "rapid-cds")  # CDS read-noise convention
             r = _spawn(path, world, repeat=1, steps={"dark_current": {"skip": True}},
                        warmup=uncal)
             run = r["runs"][0]
