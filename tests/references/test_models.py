@@ -184,3 +184,17 @@ def test_for_exposure_full_frame_and_not_contained():
                                                               SUBSIZE1=10, SUBSIZE2=10))
     with pytest.raises(ReferenceError_, match="SUBSTRT.*SUB64P"):
         small.for_exposure(exposure(subarray="SUB64P", substrt1=5, substrt2=1, subsize1=64, subsize2=64))
+
+
+def test_read_skips_optional_arrays_without_changing_the_class(tmp_path):
+    """``read(skip=...)`` leaves an optional array out; read_reference still gives the
+    full class (the detector1 dark cache once swapped the registered class)."""
+    dark = all_refs()[4]
+    path = dark.write(tmp_path / "dark.fits")
+    slim = DarkRef.read(path, skip=("err",))
+    assert type(slim) is DarkRef and slim.err is None
+    np.testing.assert_array_equal(slim.data, dark.data)
+    full = read_reference(path)
+    assert type(full) is DarkRef and full.err is not None
+    with pytest.raises(ValueError, match="required"):
+        DarkRef.read(path, skip=("data",))

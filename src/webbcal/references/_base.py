@@ -216,8 +216,12 @@ class FitsRef:
 
     # ---- reading ------------------------------------------------------------
     @classmethod
-    def read(cls, path: str | os.PathLike):
-        """Read and validate a file of this type; raises ``ReferenceError_`` naming what is wrong."""
+    def read(cls, path: str | os.PathLike, *, skip: tuple[str, ...] = ()):
+        """Read and validate a file of this type; raises ``ReferenceError_`` naming what is wrong.
+
+        ``skip`` names optional arrays (attributes) not to read: they come back ``None``
+        (e.g. a dark's ERR, which dark subtraction never uses: 1/3 of a big file).
+        """
         path = Path(path)
         if not path.is_file():
             raise ReferenceError_(path, "file", f"an existing {cls.REFTYPE} reference file", "no such file")
@@ -226,15 +230,20 @@ class FitsRef:
         except OSError as exc:
             raise ReferenceError_(path, "file", "a FITS file", f"unreadable ({exc})") from None
         with hdul:
-            return cls._from_hdulist(hdul, path)
+            return cls._from_hdulist(hdul, path, skip=skip)
 
     @classmethod
-    def _from_hdulist(cls, hdul: fits.HDUList, path) -> FitsRef:
+    def _from_hdulist(cls, hdul: fits.HDUList, path, *, skip: tuple[str, ...] = ()) -> FitsRef:
         header = hdul[0].header.copy()
         _check_reftype(header, cls.REFTYPE, path)
         names = [h.name.upper() for h in hdul]
         values: dict[str, Any] = {}
         for spec in cls.ARRAYS:
+            if spec.attr in skip:
+                if spec.required:
+                    raise ValueError(f"{cls.__name__}.read: {spec.attr} is required")
+                values[spec.attr] = None
+                continue
             if spec.extname not in names:
                 if spec.required:
                     raise ReferenceError_(path, f"extension {spec.extname}", f"a {spec.ndim}-D image",

@@ -218,7 +218,7 @@ class PhotomRef(FitsRef):
         return [fits.BinTableHDU(rows, name="PHOTOM")]
 
     @classmethod
-    def _from_hdulist(cls, hdul, path):
+    def _from_hdulist(cls, hdul, path, *, skip=()):
         header = hdul[0].header.copy()
         _check_reftype(header, cls.REFTYPE, path)
         if "PHOTOM" not in [h.name.upper() for h in hdul]:

@@ -52,10 +52,7 @@ def _load_trimmed_dark(path: Path, exposure):
            exposure.groupgap)
     ref = _TRIMMED.pop(key, None)
     if ref is None:
-        class _DarkWithoutErr(DarkRef):  # read SCI and DQ only
-            ARRAYS = tuple(s for s in DarkRef.ARRAYS if s.attr != "err")
-
-        full = _DarkWithoutErr.read(path).for_exposure(exposure)
+        full = DarkRef.read(path, skip=("err",)).for_exposure(exposure)
         need = dark_planes_needed(exposure.ngroups, exposure.nframes, exposure.groupgap,
                                   int(full.header.get("NFRAMES", 1)),
                                   int(full.header.get("GROUPGAP", 0)))
