@@ -200,37 +200,15 @@ def make_events(shape, *, nints, nframes_total, tframe, rng, cr_rate=5.0,
     return cosmic, snow, deps
 
 
-def default_threads() -> int:
-    """Threads for the ramp kernel: numba's thread count (``NUMBA_NUM_THREADS``), at
-    most the CPUs this process may run on."""
-    import os
-
-    from numba import config
-
-    try:
-        ncpu = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        ncpu = os.cpu_count() or 1
-    return max(1, min(int(config.NUMBA_NUM_THREADS), ncpu))
-
-
 def run_row_bands(ny, args, *, threads=None, band=32):
     """Run ``simulate_rows_kernel(y0, y1, *args)`` over all rows in bands of ``band``
-    rows on ``threads`` threads (the kernel releases the GIL; each row has its own
-    random stream, so the result does not depend on the split)."""
+    rows on ``threads`` threads (:func:`webbcal._threads.run_row_bands`; the kernel
+    releases the GIL and each row has its own random stream, so the result does not
+    depend on the split)."""
+    from webbcal._threads import run_row_bands as run
     from webbcal.simulate._kernels import simulate_rows_kernel
 
-    threads = default_threads() if threads is None else max(1, int(threads))
-    starts = range(0, ny, band)
-    if threads == 1 or ny <= band:
-        simulate_rows_kernel(0, ny, *args)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(threads) as pool:
-        for f in [pool.submit(simulate_rows_kernel, y0, min(y0 + band, ny), *args)
-                  for y0 in starts]:
-            f.result()
+    run(simulate_rows_kernel, ny, *args, band=band, threads=threads)
 
 
 def _as_image(value, shape, name, dtype=np.float32) -> np.ndarray:
@@ -303,7 +281,7 @@ def simulate_ramp(rate_dn_s, *, ngroups, tframe, readnoise_dn, nframes=1, groupg
     rng : int or numpy.random.Generator
         Seed; the same seed gives the same output for any thread count.
     threads : int or None
-        Threads filling row bands; None: :func:`default_threads`.
+        Threads filling row bands; None: numba's thread count.
 
     Returns
     -------
