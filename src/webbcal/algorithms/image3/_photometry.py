@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["cutouts", "windowed_centroids", "ApertureTable", "drizzle_noise_correlation",
-           "aperture_variance_factor", "circle_box_overlap", "circle_weights"]
+           "aperture_variance_factor", "circle_box_overlap", "circle_weights", "source_mask",
+           "empty_aperture_factors", "median_in_circles", "coverage_changes"]
 
 
 def _g(u, r):
@@ -186,3 +187,99 @@ def aperture_variance_factor(table: ApertureTable, rho: np.ndarray) -> float:
                         mode="constant")
         num += float((cw * wi).sum()) / float(wi.sum())
     return num / len(w)
+
+
+def source_mask(segmentation, grow: int) -> np.ndarray:
+    """Pixels of detected sources grown by ``grow`` pixels (square dilation), (ny, nx) bool:
+    what the background and the empty-aperture noise must not see."""
+    from scipy.ndimage import maximum_filter
+
+    seg = np.asarray(segmentation) > 0
+    return maximum_filter(seg, size=2 * int(grow) + 1) if grow > 0 else seg
+
+
+def empty_aperture_factors(data, var, blocked, radii, *, n_try: int = 6000,
+                           min_n: int = 200, seed: int = 0):
+    """Empirical variance factors of aperture sums on source-free sky, one per radius.
+
+    Circles of each radius are dropped at ``n_try`` pseudo-random (fixed ``seed``)
+    positions; those whose bounding box holds a ``blocked`` pixel (sources, NaNs,
+    image edge) are dropped. The factor is NMAD² of Σw·data / √(Σw·var): 1 for
+    independent pixels with the stated variance, the drizzle correlation factor of
+    :func:`aperture_variance_factor` for drizzled white noise, more when the noise has
+    structure the per-pixel errors do not describe (row-correlated 1/f noise of the
+    detector, sub-threshold sources). The normalized median absolute deviation (×1.4826)
+    keeps stray faint sources out of the estimate.
+
+    Parameters
+    ----------
+    data, var : ndarray (ny, nx) float32
+        Background-subtracted image (NaN where unusable) and per-pixel variance.
+    blocked : ndarray (ny, nx) bool
+    radii : sequence of float
+        Aperture radii [pixels].
+
+    Returns
+    -------
+    factors : ndarray (n_radii,) float64, NaN where fewer than ``min_n`` apertures fit.
+    n : int
+        Apertures used.
+    """
+    from webbcal.algorithms.image3._photometry_kernels import circle_sums
+
+    radii = np.asarray(radii, np.float64)
+    ny, nx = data.shape
+    half = int(np.ceil(radii.max())) + 1
+    out = np.full(radii.size, np.nan)
+    if ny <= 2 * half + 2 or nx <= 2 * half + 2:
+        return out, 0
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(half + 1, nx - half - 2, n_try)
+    y = rng.uniform(half + 1, ny - half - 2, n_try)
+    xi, yi = np.rint(x).astype(int), np.rint(y).astype(int)
+    c = np.zeros((ny + 1, nx + 1), np.int32)  # integral image of the blocked pixels
+    c[1:, 1:] = np.asarray(blocked, bool).cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32)
+    y0, y1, x0, x1 = yi - half, yi + half + 1, xi - half, xi + half + 1
+    free = (c[y1, x1] - c[y0, x1] - c[y1, x0] + c[y0, x0]) == 0
+    x, y = x[free], y[free]
+    if x.size < min_n:
+        return out, int(x.size)
+    for k, r in enumerate(radii):
+        flux, vsum, _, _ = circle_sums(data, var, x, y, np.full(x.size, r))
+        z = flux / np.sqrt(np.where(vsum > 0, vsum, np.nan))
+        z = z[np.isfinite(z)]
+        out[k] = (1.4826 * np.median(np.abs(z - np.median(z)))) ** 2
+    return out, int(x.size)
+
+
+def median_in_circles(image, x, y, radius: float) -> np.ndarray:
+    """Median (n,) of ``image`` over the pixels whose centres lie within ``radius`` of
+    each (``x``, ``y``) (n,); pixels off the image are ignored."""
+    half = int(np.ceil(radius))
+    xi, yi = np.rint(x).astype(int), np.rint(y).astype(int)
+    cut = cutouts(np.asarray(image, np.float64), xi, yi, half, fill=np.nan)
+    k = np.arange(-half, half + 1)
+    dx = k[None, None, :] - (np.asarray(x) - xi)[:, None, None]
+    dy = k[None, :, None] - (np.asarray(y) - yi)[:, None, None]
+    cut = np.where(dx**2 + dy**2 <= radius**2, cut, np.nan)
+    with np.errstate(invalid="ignore"), __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(cut.reshape(cut.shape[0], -1), axis=1)
+
+
+def coverage_changes(coverage, x, y, radius: float) -> np.ndarray:
+    """True (n,) where the exposure count ``coverage`` (ny, nx) is not constant over
+    the pixels within ``radius`` + 1 of (``x``, ``y``): an exposure's edge crosses the
+    source, whose mosaic image is then a patchwork of different exposure subsets (each
+    with its own sub-pixel phase and registration), not their mean. On the ceers-mini
+    F444W mosaic such stars had reduced χ² 7.8 against 1.1 for the others."""
+    half = int(np.ceil(radius)) + 1
+    xi, yi = np.rint(x).astype(int), np.rint(y).astype(int)
+    cov = cutouts(np.asarray(coverage, np.float64), xi, yi, half, fill=np.nan)
+    k = np.arange(-half, half + 1)
+    inside = (k[None, :, None] ** 2 + k[None, None, :] ** 2) <= (radius + 1.0) ** 2
+    cov = np.where(inside, cov, np.nan)
+    with np.errstate(invalid="ignore"), __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore", RuntimeWarning)
+        flat = cov.reshape(cov.shape[0], -1)
+        return np.nanmax(flat, axis=1) > np.nanmin(flat, axis=1)
