@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from webbcal.datamodels import DQ, FormatError, ImageModel, read_image
-from webbcal.steps.image3.outlier_detection import copy_with_new_dq
+from webbcal.steps.image3._crf import copy_with_new_dq
 
 
 def _cal(path, rng):

@@ -66,9 +66,12 @@ def test_photometry_median_ratio_within_2_percent(image3_run):
     assert abs(np.median(ratio) - 1) < 0.02
 
 
-def _survivors(run, clean):
+def _survivors(run, clean, masked=None):
     """Injected CR pixels that stay > 5 σ in the mosaic, counted where ≥ 3 exposures
-    cover the whole 5×5 neighbourhood (a median of 2 is their mean: no rejection)."""
+    cover the whole 5×5 neighbourhood (a median of 2 is their mean: no rejection):
+    above the CR-free mosaic (``clean``), and above the CR-free mosaic made with the
+    same pixels flagged (``masked``: CR flux left, not the sampling change that leaving
+    out a flagged pixel makes on a star). Returns (n_cr, n_strict, n_left)."""
     from scipy import ndimage
 
     from webbcal.algorithms.image3.pixmap import grid_pixmap
@@ -77,7 +80,7 @@ def _survivors(run, clean):
     assert m.data.shape == c.data.shape
     grid = run.library.grid
     ncov = ndimage.minimum_filter(_coverage(m), size=5)
-    n_cr = n_bad = 0
+    n_cr = n_bad = n_left = 0
     for k, mask in enumerate(run.scene.cr_masks):
         pm = grid_pixmap(run.library.members[k].nodes, grid)
         x = np.rint(pm[..., 0][mask]).astype(int)
@@ -87,18 +90,48 @@ def _survivors(run, clean):
         deep = ncov[y, x] >= 3
         x, y = x[deep], y[deep]
         n_cr += x.size
-        diff = m.data[y, x] - c.data[y, x]
-        n_bad += int(np.sum(diff > 5 * m.err[y, x]))
-    return n_cr, n_bad
+        n_bad += int(np.sum(m.data[y, x] - c.data[y, x] > 5 * m.err[y, x]))
+        if masked is not None:
+            d = masked.library.mosaic.data
+            n_left += int(np.sum(m.data[y, x] - d[y, x] > 5 * m.err[y, x]))
+    return n_cr, n_bad, n_left
 
 
-def test_cosmic_rays_do_not_survive(image3_run, clean_run):
-    n_cr, n_bad = _survivors(image3_run, clean_run)
-    print(f"outliers: {n_bad} of {n_cr} injected CR pixels survive as > 5 sigma")
+def _masked_twin_run(image3_run, clean_scene, folder):
+    """The CR-free twin with the CR run's outlier flags set, outlier_detection skipped."""
+    import copy
+    import dataclasses
+
+    from _image3_scene import write_scene
+
+    from webbcal.datamodels import DQ, read_image
+    from webbcal.pipelines.image3 import Image3Pipeline
+
+    models = []
+    for mem, model in zip(image3_run.library.members, clean_scene.models):
+        flags = (read_image(mem.path).dq & DQ.OUTLIER) != 0
+        model = copy.deepcopy(model)
+        model.dq = model.dq | np.where(flags, np.uint32(DQ.OUTLIER | DQ.DO_NOT_USE),
+                                       np.uint32(0))
+        models.append(model)
+    _, asn, ref = write_scene(dataclasses.replace(clean_scene, models=models), folder)
+    steps = {"tweakreg": {"abs_refcat": str(ref)}, "source_catalog": {"skip": True},
+             "outlier_detection": {"skip": True}}
+    lib = Image3Pipeline(steps=steps).run(asn)
+    return type(image3_run)(clean_scene, lib, None, folder, asn, [])
+
+
+def test_cosmic_rays_do_not_survive(image3_run, clean_run, clean_scene, tmp_path):
+    masked = _masked_twin_run(image3_run, clean_scene, tmp_path)
+    n_cr, n_bad, n_left = _survivors(image3_run, clean_run, masked)
+    print(f"outliers: of {n_cr} injected CR pixels {n_left} leave > 5 sigma of CR flux, "
+          f"{n_bad} are > 5 sigma above the CR-free mosaic")
     assert n_cr > 150
-    # issue target 0.1 %; measured here 1 of 282 (0.35 %), over seeds 1, 3, 5, 6 0.85 %
-    # (``benchmarks/image3.py --outlier-rates``): CR pixels on steep star flanks that
-    # the official ``scale·|∂blot|`` term protects (outlier_detection module docstring)
+    # issue target 0.1 %, not reached with the official thresholds (the defaults):
+    # seed 1 (this scene) leaves 1 of 282; over seeds 1-16 (``benchmarks/image3.py
+    # --outlier-rates``) left 0.44 %, strict 0.59 %: faint CRs on bright star cores
+    # (outlier_detection module docstring). Without outlier detection ~100 % survive.
+    assert n_left <= 0.005 * n_cr
     assert n_bad <= 0.005 * n_cr
 
 

@@ -1,4 +1,5 @@
-"""numba kernels of the drizzle square kernel (and its inverse bookkeeping).
+"""numba kernels of the drizzle square kernel (and its inverse bookkeeping), and the
+pixel maps' 4-point stencil interpolation (:func:`stencil_rows`).
 
 Wrapped by :mod:`webbcal.algorithms.image3.resample` (``MosaicAccumulator``,
 ``drizzle_square_add``, ``contributions``); the wrappers validate and cast inputs.
@@ -341,3 +342,18 @@ def undrizzle_square(cx, cy, sci, wgt, v0, v1, v2, flagged, rows, cols, pixfrac,
                 m += 1
     return out_j[:m], out_i[:m], dnum[:m], dwht[:m], dvar[:, :m], keep[:m]
 
+
+@njit(cache=True, nogil=True)
+def stencil_rows(start, w, t, out, lo, hi):
+    """``out[r] = Σ_a w[r, a]·t[start[r] + a]`` (a = 0..3) for rows ``lo`` to ``hi``:
+    the pixel maps' 4-point Lagrange interpolation along rows (``start`` (n,) int64,
+    ``w`` (n, 4), ``t`` (m, nc), ``out`` (n, nc) float64)."""
+    nc = t.shape[1]
+    for r in range(lo, hi):
+        s = start[r]
+        w0 = w[r, 0]
+        w1 = w[r, 1]
+        w2 = w[r, 2]
+        w3 = w[r, 3]
+        for c in range(nc):
+            out[r, c] = w0 * t[s, c] + w1 * t[s + 1, c] + w2 * t[s + 2, c] + w3 * t[s + 3, c]

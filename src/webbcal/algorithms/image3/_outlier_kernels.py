@@ -149,19 +149,21 @@ def _median_row(sci, good, j, out):
 
 
 @njit(cache=True, nogil=True)
-def flag_thresholds(sci, err, blot, snr1, snr2, scale1, scale2, backg, first, second, lo,
-                    hi):
+def flag_thresholds(sci, err, blot, snr1, snr2, scale1, scale2, curv1, curv2, backg, first,
+                    second, lo, hi):
     """First half of the official two-threshold outlier test: the two masks.
 
     ``sci``, ``err``, ``blot`` (ny, nx) float32; ``first``, ``second`` (ny, nx) uint8
     (1 where ``|sci - blot - backg|`` exceeds ``snr1·err + scale1·|∂blot|``,
     resp. the second threshold). ``|∂blot|`` is the largest absolute difference to
     the 4 neighbours (NaN neighbours ignored, as stcal's ``_abs_deriv``); NaN ERR
-    counts as 0; NaN blot or sci never flags. Rows ``lo`` to ``hi``.
+    counts as 0; NaN blot or sci never flags. ``curv1``, ``curv2`` add
+    ``curv·|∇²blot|`` to the thresholds (4-neighbour Laplacian; a NaN or missing
+    neighbour counts as the pixel's own value). Rows ``lo`` to ``hi``.
     """
     for j in range(lo, hi):
-        _flag_row_thresholds(sci, err, blot, snr1, snr2, scale1, scale2, backg, j, first,
-                             second)
+        _flag_row_thresholds(sci, err, blot, snr1, snr2, scale1, scale2, curv1, curv2, backg,
+                             j, first, second)
 
 
 @njit(cache=True, nogil=True)
@@ -174,8 +176,8 @@ def flag_grow(first, second, grow, out, lo, hi):
 
 
 @njit(cache=True)
-def _flag_row_thresholds(sci, err, blot, snr1, snr2, scale1, scale2, backg, j, first,
-                         second):
+def _flag_row_thresholds(sci, err, blot, snr1, snr2, scale1, scale2, curv1, curv2, backg, j,
+                         first, second):
     """Row ``j`` of the two threshold masks of :func:`flag_kernel`."""
     ny, nx = sci.shape
     for i in range(nx):
@@ -186,21 +188,27 @@ def _flag_row_thresholds(sci, err, blot, snr1, snr2, scale1, scale2, backg, j, f
         if not (np.isfinite(b) and np.isfinite(d)):
             continue
         der = 0.0
+        lap = 0.0  # Σ (neighbour − b)
         if j > 0 and np.isfinite(blot[j - 1, i]):
             der = max(der, abs(b - blot[j - 1, i]))
+            lap += blot[j - 1, i] - b
         if j < ny - 1 and np.isfinite(blot[j + 1, i]):
             der = max(der, abs(b - blot[j + 1, i]))
+            lap += blot[j + 1, i] - b
         if i > 0 and np.isfinite(blot[j, i - 1]):
             der = max(der, abs(b - blot[j, i - 1]))
+            lap += blot[j, i - 1] - b
         if i < nx - 1 and np.isfinite(blot[j, i + 1]):
             der = max(der, abs(b - blot[j, i + 1]))
+            lap += blot[j, i + 1] - b
+        lap = abs(lap)
         e = err[j, i]
         if not np.isfinite(e):
             e = 0.0
         diff = abs(d - b - backg)
-        if diff > snr1 * e + scale1 * der:
+        if diff > snr1 * e + scale1 * der + curv1 * lap:
             first[j, i] = 1
-        if diff > snr2 * e + scale2 * der:
+        if diff > snr2 * e + scale2 * der + curv2 * lap:
             second[j, i] = 1
 
 

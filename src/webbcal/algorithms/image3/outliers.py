@@ -7,8 +7,9 @@
 3. The median is blotted back onto each exposure's pixels (:func:`blot`, bilinear
    as the official step).
 4. Pixels that differ from the blotted median by more than
-   ``snr`` × ERR + ``scale`` × |∂ median| are outliers; a second, lower threshold
-   flags their neighbours (:func:`flag_outliers`).
+   ``snr`` × ERR + ``scale`` × |∂ median| (+ ``curvature`` × |∇² median|, a webbcal
+   addition, 0 by default here) are outliers; a second, lower threshold flags their
+   neighbours (:func:`flag_outliers`).
 """
 
 from __future__ import annotations
@@ -20,43 +21,30 @@ import numpy as np
 __all__ = ["OutlierParams", "median_of_singles", "blot", "abs_derivative", "flag_outliers",
            "run_rows"]
 
-_POOL = None
-
 
 def run_rows(kernel, n: int, *args) -> None:
-    """Call ``kernel(*args, lo, hi)`` on contiguous bands of ``range(n)``, one per numba
-    thread (``numba.get_num_threads()``), in threads; the calling thread takes the
-    first band. The kernel must release the GIL (``nogil=True``) and write only its
-    own rows. With one thread it is one call.
+    """Call ``kernel(*args, lo, hi)`` on contiguous bands of ``range(n)`` in threads,
+    one band per numba thread (:func:`webbcal._threads.run_row_bands`, whose kernels
+    take the band first). The kernel must release the GIL (``nogil=True``) and write
+    only its own rows. With one thread it is one call.
     """
-    global _POOL
-    import numba
+    from webbcal._threads import default_threads, run_row_bands
 
-    nthreads = max(1, min(numba.get_num_threads(), n // 8))
-    if nthreads == 1:
-        kernel(*args, 0, int(n))
-        return
-    if _POOL is None or _POOL._max_workers < nthreads - 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=nthreads - 1,
-                                   thread_name_prefix="webbcal-image3-rows")
-    bounds = [n * t // nthreads for t in range(nthreads + 1)]
-    futures = [_POOL.submit(kernel, *args, bounds[t], bounds[t + 1])
-               for t in range(1, nthreads)]
-    try:
-        kernel(*args, bounds[0], bounds[1])
-    finally:
-        for f in futures:
-            f.result()
+    n = int(n)
+    threads = max(1, min(default_threads(), n // 8))
+    run_row_bands(lambda lo, hi: kernel(*args, lo, hi), n, band=-(-n // threads) or 1,
+                  threads=threads)
 
 
 @dataclass(frozen=True)
 class OutlierParams:
-    """Official ``outlier_detection`` imaging defaults."""
+    """Official ``outlier_detection`` imaging defaults (``curvature`` (0, 0): the
+    official rule; the step's defaults differ, see
+    :mod:`webbcal.steps.image3.outlier_detection`)."""
 
     snr: tuple[float, float] = (5.0, 4.0)
     scale: tuple[float, float] = (1.2, 0.7)
+    curvature: tuple[float, float] = (0.0, 0.0)
     backg: float = 0.0
     maskpt: float = 0.7
     grow: int = 1
@@ -149,7 +137,8 @@ def flag_outliers(sci, err, blotted, *, params: OutlierParams = OutlierParams())
 
     A pixel is an outlier if ``|sci − blot − backg| > snr[0]·err + scale[0]·|∂blot|``;
     its neighbours (within ``grow`` pixels) are outliers too if they exceed the second
-    threshold ``snr[1]·err + scale[1]·|∂blot|``. ``|∂blot|`` ignores NaN neighbours;
+    threshold ``snr[1]·err + scale[1]·|∂blot|``; ``curvature[i]·|∇²blot|`` is added to
+    threshold i (4-neighbour Laplacian). ``|∂blot|`` ignores NaN neighbours;
     NaN ERR counts as 0; pixels where the blot is NaN are never flagged (no
     information there). Two numba passes over row bands, in threads.
     """
@@ -163,6 +152,7 @@ def flag_outliers(sci, err, blotted, *, params: OutlierParams = OutlierParams())
     run_rows(flag_thresholds, shape[0], sci, np.ascontiguousarray(err, np.float32),
              np.ascontiguousarray(blotted, np.float32), float(params.snr[0]),
              float(params.snr[1]), float(params.scale[0]), float(params.scale[1]),
-             float(params.backg), first, second)
+             float(params.curvature[0]), float(params.curvature[1]), float(params.backg),
+             first, second)
     run_rows(flag_grow, shape[0], first, second, int(params.grow), out)
     return out

@@ -87,30 +87,49 @@ def lagrange_matrix(nodes: np.ndarray, coords: np.ndarray) -> np.ndarray:
         coordinates outside the nodes are extrapolated from the end stencil.
     """
     coords = np.asarray(coords, np.float64)
+    start, wa = _stencil(nodes, coords)
+    w = np.zeros((coords.size, nodes.size))
+    rows = np.arange(coords.size)
+    for a in range(4):
+        w[rows, start + a] = wa[:, a]
+    return w
+
+
+def _stencil(nodes: np.ndarray, coords: np.ndarray):
+    """:func:`lagrange_matrix` as (start (n,) int64, weights (n, 4) float64): row ``i``
+    weighs nodes ``start[i] .. start[i] + 3``."""
     h = nodes[1] - nodes[0]
     u = (coords - nodes[0]) / h
     start = np.clip(np.floor(u).astype(np.int64) - 1, 0, nodes.size - 4)
     t = u - start
-    w = np.zeros((coords.size, nodes.size))
-    rows = np.arange(coords.size)
+    wa = np.empty((coords.size, 4))
     for a in range(4):
-        wa = np.ones_like(t)
+        col = np.ones_like(t)
         for b in range(4):
             if b != a:
-                wa *= (t - b) / (a - b)
-        w[rows, start + a] = wa
-    return w
+                col *= (t - b) / (a - b)
+        wa[:, a] = col
+    return start, wa
 
 
-def _interp(values, wy, wx):
-    return wy @ values @ wx.T
+def _interp(values, stencil_y, wx):
+    """``wy @ values @ wx.T`` for the 4-point stencil rows ``wy`` (a numba kernel over
+    row bands, no BLAS threads: callers run in threads beside GIL-free kernels)."""
+    from webbcal.algorithms.image3._kernels import stencil_rows
+    from webbcal.algorithms.image3.outliers import run_rows
+
+    start, wa = stencil_y
+    t = np.ascontiguousarray(values @ wx.T)
+    out = np.empty((start.size, t.shape[1]))
+    run_rows(stencil_rows, start.size, start, wa, t, out)
+    return out
 
 
 def _grid_xy(nodes: SkyNodes, grid: OutputGrid, rows, cols):
     xo, yo = grid.world_to_pixel(nodes.ra, nodes.dec)
-    wy = lagrange_matrix(nodes.y, rows)
+    sy = _stencil(nodes.y, np.asarray(rows, np.float64))
     wx = lagrange_matrix(nodes.x, cols)
-    return _interp(xo, wy, wx), _interp(yo, wy, wx)
+    return _interp(xo, sy, wx), _interp(yo, sy, wx)
 
 
 def grid_pixmap(nodes: SkyNodes, grid: OutputGrid, *, window=None, rows=None,
