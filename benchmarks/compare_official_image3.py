@@ -276,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="align both to the world's reference_catalog.ecsv")
     ap.add_argument("--official-python", type=Path,
                     default=REPO / ".venv-official" / "bin" / "python")
+    ap.add_argument("--weight-type", default=None,
+                    help="our drizzle weight_type (default: ours, ivm-med; ivm: official)")
     ap.add_argument("--reuse-official", action="store_true",
                     help="reuse the official products and timing of a previous run")
     ap.add_argument("--stage", help=argparse.SUPPRESS)  # from compare_official.py
@@ -299,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     refcat = str(opts.world / "reference_catalog.ecsv") if opts.abs_refcat else ""
 
     steps = {"tweakreg": {"abs_refcat": refcat}}
+    if opts.weight_type:  # e.g. "ivm": the official per-pixel weights (ours: ivm-med)
+        for step in ("outlier_detection", "resample"):
+            steps[step] = {"weight_type": opts.weight_type}
     ours = worker_result(subprocess.run([sys.executable, "-c", _OURS, str(asn), str(out / "webbcal"),
                                    json.dumps(steps)], capture_output=True, text=True))
     our_i2d = out / "webbcal" / f"{product}_i2d.fits"
