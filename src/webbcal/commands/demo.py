@@ -193,7 +193,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"  {'report':<10} {report}")
     print(f"  {'truth':<10} {world.truth_dir}")
     print()
-    print(_table([(n, f"{s:.1f} s", note) for n, s, note in timings], ("stage", "time", "")))
+    from webbcal.report.summary import format_table
+
+    print(format_table([(n, f"{s:.1f} s", note) for n, s, note in timings],
+                       ("stage", "time", "")))
     print()
     _print_validation(out, world)
     return 0
@@ -222,11 +225,3 @@ def _print_validation(out: Path, world) -> None:
                                          per_exposure=False))
     except WebbcalError as exc:
         print(f"validation: {exc}")
-
-
-def _table(rows, head) -> str:
-    rows = [tuple(map(str, r)) for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
-    line = "  ".join("{:<%d}" % w for w in widths)
-    return "\n".join([line.format(*head), line.format(*("-" * w for w in widths)),
-                      *(line.format(*r) for r in rows)])

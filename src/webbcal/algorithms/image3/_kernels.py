@@ -165,18 +165,9 @@ def _drizzle_rows(cx, cy, sci, wgt, v0, v1, v2, pixfrac, r_lo, r_hi, kmax, con_p
                 a2 = a2 if np.isfinite(a2) else 0.0
             # corners counter-clockwise (y up) and shoelace area (positive)
             jaco = _drop(cx, cy, r, c, pixfrac, xs, ys)
-            xlo = min(min(xs[0], xs[1]), min(xs[2], xs[3]))
-            xhi = max(max(xs[0], xs[1]), max(xs[2], xs[3]))
-            ylo = min(min(ys[0], ys[1]), min(ys[2], ys[3]))
-            yhi = max(max(ys[0], ys[1]), max(ys[2], ys[3]))
-            if not (xhi > -0.5 and xlo < nx - 0.5 and yhi > -0.5 and ylo < ny - 0.5):
+            inside, ii0, jj0, ni, nj = _footprint(xs, ys, nx, ny)
+            if not inside:
                 continue  # off the output (NaN corners too)
-            ii0 = int(np.floor(xlo + 0.5))
-            ii1 = int(np.floor(xhi + 0.5))
-            jj0 = int(np.floor(ylo + 0.5))
-            jj1 = int(np.floor(yhi + 0.5))
-            ni = ii1 - ii0 + 1
-            nj = jj1 - jj0 + 1
             if ni > kmax or nj > kmax:
                 continue  # degenerate drop (caller sized kmax from the map)
             if jaco == 0.0:
@@ -203,6 +194,23 @@ def _drizzle_rows(cx, cy, sci, wgt, v0, v1, v2, pixfrac, r_lo, r_hi, kmax, con_p
                         out_var[2, jj, ii] += a2 * dow2
                     if out_con.shape[0] > 0:
                         out_con[con_plane, jj, ii] |= con_bit
+
+
+@njit(cache=True)
+def _footprint(xs, ys, nx, ny):
+    """Output pixels a drop with corners (xs, ys) can touch: (inside, ii0, jj0, ni, nj),
+    the first column/row and the counts; ``inside`` False when the drop's bounding
+    box misses the (ny, nx) output or a corner is NaN."""
+    xlo = min(min(xs[0], xs[1]), min(xs[2], xs[3]))
+    xhi = max(max(xs[0], xs[1]), max(xs[2], xs[3]))
+    ylo = min(min(ys[0], ys[1]), min(ys[2], ys[3]))
+    yhi = max(max(ys[0], ys[1]), max(ys[2], ys[3]))
+    if not (xhi > -0.5 and xlo < nx - 0.5 and yhi > -0.5 and ylo < ny - 0.5):
+        return False, 0, 0, 0, 0
+    ii0 = int(np.floor(xlo + 0.5))
+    jj0 = int(np.floor(ylo + 0.5))
+    return (True, ii0, jj0, int(np.floor(xhi + 0.5)) - ii0 + 1,
+            int(np.floor(yhi + 0.5)) - jj0 + 1)
 
 
 @njit(cache=True)
@@ -292,15 +300,8 @@ def undrizzle_square(cx, cy, sci, wgt, v0, v1, v2, flagged, rows, cols, pixfrac,
         jaco = _drop(cx, cy, r, c, pixfrac, xs, ys)
         if jaco == 0.0 or not np.isfinite(jaco):
             continue
-        xlo = min(min(xs[0], xs[1]), min(xs[2], xs[3]))
-        xhi = max(max(xs[0], xs[1]), max(xs[2], xs[3]))
-        ylo = min(min(ys[0], ys[1]), min(ys[2], ys[3]))
-        yhi = max(max(ys[0], ys[1]), max(ys[2], ys[3]))
-        ii0 = int(np.floor(xlo + 0.5))
-        jj0 = int(np.floor(ylo + 0.5))
-        ni = int(np.floor(xhi + 0.5)) - ii0 + 1
-        nj = int(np.floor(yhi + 0.5)) - jj0 + 1
-        if ni > kmax or nj > kmax:
+        inside, ii0, jj0, ni, nj = _footprint(xs, ys, nx, ny)
+        if not inside or ni > kmax or nj > kmax:
             continue
         _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area)
         for a in range(nj):
@@ -311,7 +312,7 @@ def undrizzle_square(cx, cy, sci, wgt, v0, v1, v2, flagged, rows, cols, pixfrac,
                 ii = ii0 + b
                 if ii < 0 or ii >= nx:
                     continue
-                dow = -area[a, b] / jaco * w
+                dow = area[a, b] * (-w / jaco)  # as drizzle_square_add
                 if dow <= 0.0:
                     continue
                 out_j[m] = jj

@@ -45,18 +45,23 @@ def blot_poly5(image, px, py, corners, out, lo, hi):
 
 
 @njit(cache=True)
+def _position(px, py, corners, r, c):
+    """Input-image position of output pixel (r, c): the map itself, or the mean of the
+    four corners around it when ``corners`` (a corner map is one larger each way)."""
+    if corners:
+        return (0.25 * (px[r, c] + px[r, c + 1] + px[r + 1, c] + px[r + 1, c + 1]),
+                0.25 * (py[r, c] + py[r, c + 1] + py[r + 1, c] + py[r + 1, c + 1]))
+    return px[r, c], py[r, c]
+
+
+@njit(cache=True)
 def _blot_poly5_row(image, px, py, corners, r, out):
     """Row ``r`` of :func:`blot_poly5`."""
     ny, nx = image.shape
     wx = np.empty(6)
     wy = np.empty(6)
     for c in range(out.shape[1]):
-        if corners:
-            x = 0.25 * (px[r, c] + px[r, c + 1] + px[r + 1, c] + px[r + 1, c + 1])
-            y = 0.25 * (py[r, c] + py[r, c + 1] + py[r + 1, c] + py[r + 1, c + 1])
-        else:
-            x = px[r, c]
-            y = py[r, c]
+        x, y = _position(px, py, corners, r, c)
         if not (x > -0.5 and x < nx - 0.5 and y > -0.5 and y < ny - 0.5):
             out[r, c] = np.nan
             continue
@@ -80,12 +85,7 @@ def _blot_linear_row(image, px, py, corners, r, out):
     """Bilinear value of ``image`` at the positions of row ``r`` (see blot_linear)."""
     ny, nx = image.shape
     for c in range(out.shape[1]):
-        if corners:
-            x = 0.25 * (px[r, c] + px[r, c + 1] + px[r + 1, c] + px[r + 1, c + 1])
-            y = 0.25 * (py[r, c] + py[r, c + 1] + py[r + 1, c] + py[r + 1, c + 1])
-        else:
-            x = px[r, c]
-            y = py[r, c]
+        x, y = _position(px, py, corners, r, c)
         if not (x >= 0.0 and x < nx and y >= 0.0 and y < ny):
             out[r, c] = np.nan
             continue
