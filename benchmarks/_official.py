@@ -27,6 +27,15 @@ def official_env(world: dict | None) -> dict:
     return env
 
 
+def official_available(python: Path) -> bool:
+    """True if the official pipeline's interpreter exists; else say so (the comparison
+    is optional: nothing to compare is not an error)."""
+    if Path(python).exists():
+        return True
+    print(f"official jwst not installed at {python}; nothing to compare")
+    return False
+
+
 def worker_result(proc: subprocess.CompletedProcess) -> dict:
     """The JSON of the worker's ``RESULT`` line, or RuntimeError with its output tail."""
     for line in proc.stdout.splitlines():

@@ -62,7 +62,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from _official import run_official_worker  # noqa: E402
+from _official import official_available, run_official_worker  # noqa: E402
 from detector1 import DEFAULT_CACHE, ensure_world, pick_exposure  # noqa: E402
 
 OFFICIAL_SKIPS = ("persistence", "emicorr", "charge_migration", "clean_flicker_noise",
@@ -184,8 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.official_worker:
         _official_worker(opts)
         return 0
-    if not opts.official_python.exists():
-        print(f"official jwst not installed at {opts.official_python}; nothing to compare")
+    if not official_available(opts.official_python):
         return 0
     jump = {"rejection_threshold": opts.rejection_threshold,
             "expand_large_events": opts.expand_large_events.lower() == "true"}

@@ -55,7 +55,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from _official import run_official_worker  # noqa: E402
+from _official import official_available, run_official_worker  # noqa: E402
 from detector1 import DEFAULT_CACHE, ensure_world, pick_exposure  # noqa: E402
 
 #: reference types the simulated CRDS cache holds for image2
@@ -265,8 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.official_worker:
         _official_worker(opts)
         return 0
-    if not opts.official_python.exists():
-        print(f"official jwst not installed at {opts.official_python}; nothing to compare")
+    if not official_available(opts.official_python):
         return 0
     world = ensure_world(opts.cache, opts.preset)
     rate = opts.rate or ensure_rate(opts.cache, opts.preset, opts.detector, world)

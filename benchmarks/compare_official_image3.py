@@ -59,7 +59,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _official import official_env, worker_result  # noqa: E402
+from _official import official_available, official_env, worker_result  # noqa: E402
 REPO = HERE.parent
 
 _OURS = r"""
@@ -289,8 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.official_worker:
         _official_worker(opts)
         return 0
-    if not opts.official_python.exists():
-        print(f"official jwst not installed at {opts.official_python}; nothing to compare")
+    if not official_available(opts.official_python):
         return 0
     make_cals(opts.world, opts.cal_dir)
     asn = next(opts.cal_dir.glob(f"*_{opts.filter.lower()}_asn.json"))
