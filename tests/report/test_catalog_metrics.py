@@ -176,3 +176,19 @@ def test_fast_ecsv_reader_agrees_with_astropy(synthetic_mosaic):
             assert (fast[name].unit is None) == (getattr(col, "unit", None) is None), name
         assert fast["aper_total_flux"].unit == "Jy" if "aper_total_flux" in fast.colnames \
             else fast["kind"][0] == "star"
+
+
+def test_chi2_interval_is_the_central_95_percent_of_chi2_over_n():
+    # tabulated χ² quantiles: n = 20: 9.591 and 34.170; n = 1: 0.000982 and 5.024
+    lo, hi = C.chi2_interval(20)
+    assert abs(lo - 9.591 / 20) < 1e-3 and abs(hi - 34.170 / 20) < 1e-3
+    lo, hi = C.chi2_interval(1)
+    assert abs(lo - 0.000982) < 1e-5 and abs(hi - 5.024) < 1e-3
+    assert all(np.isnan(C.chi2_interval(0)))
+    rng = np.random.default_rng(0)  # right errors: the reduced χ² falls inside mostly
+    inside = 0
+    for _ in range(400):
+        t = np.full(20, 100.0)
+        p = C.photometry_stats(t + rng.normal(0, 1.0, 20), np.ones(20), t)
+        inside += p.chi2_interval[0] <= p.reduced_chi2 <= p.chi2_interval[1]
+    assert 0.92 < inside / 400 < 0.98

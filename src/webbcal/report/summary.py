@@ -89,8 +89,14 @@ def _mosaic_rows(m) -> list[tuple[str, str, str]]:
                   "0.98 - 1.02"),
                  (f"{tag}: flux ratio scatter (1.48 MAD)", f"{p.scatter:.3f}", ""),
                  (f"{tag}: flux reduced chi2 (catalog errors)", f"{p.reduced_chi2:.3g}",
-                  "0.8 - 1.3")]
+                  "0.8 - 1.3" + _chi2_note(p))]
     return rows
+
+
+def _chi2_note(p) -> str:
+    """The 95 % range of a reduced χ² of p.n stars with right errors, when known."""
+    lo, hi = getattr(p, "chi2_interval", (float("nan"),) * 2)
+    return f" (n={p.n}: 95 % {lo:.2f} - {hi:.2f})" if lo == lo and hi == hi else ""
 
 
 def _long_wave(filt: str) -> bool:

@@ -180,3 +180,16 @@ def test_total_sigma_adds_the_exposure_term_over_root_n():
     got = ap.total_sigma(np.array([1, 4, 0]))
     assert np.allclose(got, [np.hypot(0.003, 0.02), np.hypot(0.003, 0.01),
                              np.hypot(0.003, 0.02)])
+
+
+def test_a_star_with_a_masked_core_keeps_its_centroid():
+    """A bright star whose core pixels are NaN in the mosaic (lost in every exposure):
+    the windowed centroid alone locks onto the hole's rim; the segment moment holds."""
+    rng = np.random.default_rng(4)
+    x0, y0 = 100.4, 90.7
+    sci, err = _scene(rng, [(x0, y0, 200.0)], sigma=2.0)
+    sci[90:92, 101:103] = np.nan  # two pixels right of the peak, as on ceers-mini F200W
+    cat = measure_sources(sci, err, params=CatalogParams(aperture_radii=(2.0, 3.5, 8.0)))
+    assert len(cat) == 1
+    assert np.hypot(cat.x[0] - x0, cat.y[0] - y0) < 0.1
+    assert cat.flags[0] & 1  # masked pixels in the aperture

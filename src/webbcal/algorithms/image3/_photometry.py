@@ -11,7 +11,8 @@ import numpy as np
 
 __all__ = ["cutouts", "windowed_centroids", "ApertureTable", "drizzle_noise_correlation",
            "aperture_variance_factor", "circle_box_overlap", "circle_weights", "source_mask",
-           "empty_aperture_factors", "median_in_circles", "coverage_changes"]
+           "empty_aperture_factors", "median_in_circles", "coverage_changes",
+           "segment_centroid"]
 
 
 def _g(u, r):
@@ -176,26 +177,34 @@ def aperture_variance_factor(table: ApertureTable, rho: np.ndarray) -> float:
 
     ``rho`` is the 1-D correlation from :func:`drizzle_noise_correlation`.
     """
-    from scipy.ndimage import convolve1d
-
-    kern = np.concatenate([rho[:0:-1], rho])
+    kern = np.concatenate([rho[:0:-1], rho])  # symmetric, 2·lags + 1 taps
     step = max(table.n_phase // 8, 1)  # 8 × 8 phases suffice for the average
     w = table.weights[::step, ::step].reshape(-1, *table.weights.shape[2:])
-    num = 0.0
-    for wi in w:
-        cw = convolve1d(convolve1d(wi, kern, axis=0, mode="constant"), kern, axis=1,
-                        mode="constant")
-        num += float((cw * wi).sum()) / float(wi.sum())
-    return num / len(w)
+    # zero-padded 1-D convolution as a banded matrix T: T[i, j] = kern[lags + j − i]
+    # (no scipy.ndimage: its import alone cost the step ~0.2 s of CPU)
+    m, lags = w.shape[-1], rho.size - 1
+    d = np.arange(m)[None, :] - np.arange(m)[:, None] + lags
+    t = np.where((d >= 0) & (d <= 2 * lags), kern[np.clip(d, 0, 2 * lags)], 0.0)
+    cw = t @ w @ t.T  # each (m, m) weight map convolved along both axes
+    return float(np.mean((cw * w).sum(axis=(1, 2)) / w.sum(axis=(1, 2))))
 
 
 def source_mask(segmentation, grow: int) -> np.ndarray:
     """Pixels of detected sources grown by ``grow`` pixels (square dilation), (ny, nx) bool:
     what the background and the empty-aperture noise must not see."""
-    from scipy.ndimage import maximum_filter
-
     seg = np.asarray(segmentation) > 0
-    return maximum_filter(seg, size=2 * int(grow) + 1) if grow > 0 else seg
+    g = int(grow)
+    if g <= 0:
+        return seg
+    out = seg.copy()  # separable square dilation by shifted ORs (no scipy.ndimage import)
+    for k in range(1, g + 1):
+        out[k:] |= seg[:-k]
+        out[:-k] |= seg[k:]
+    rows = out.copy()
+    for k in range(1, g + 1):
+        out[:, k:] |= rows[:, :-k]
+        out[:, :-k] |= rows[:, k:]
+    return out
 
 
 def empty_aperture_factors(data, var, blocked, radii, *, n_try: int = 6000,
@@ -237,10 +246,9 @@ def empty_aperture_factors(data, var, blocked, radii, *, n_try: int = 6000,
     x = rng.uniform(half + 1, nx - half - 2, n_try)
     y = rng.uniform(half + 1, ny - half - 2, n_try)
     xi, yi = np.rint(x).astype(int), np.rint(y).astype(int)
-    c = np.zeros((ny + 1, nx + 1), np.int32)  # integral image of the blocked pixels
-    c[1:, 1:] = np.asarray(blocked, bool).cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32)
-    y0, y1, x0, x1 = yi - half, yi + half + 1, xi - half, xi + half + 1
-    free = (c[y1, x1] - c[y0, x1] - c[y1, x0] + c[y0, x0]) == 0
+    # the (2·half+1)² box about each aperture holds no blocked pixel (a gather of
+    # n_try boxes is ~4× cheaper than an integral image of a full-frame mosaic)
+    free = ~cutouts(np.asarray(blocked, bool), xi, yi, half, fill=True).any(axis=(1, 2))
     x, y = x[free], y[free]
     if x.size < min_n:
         return out, int(x.size)
@@ -257,7 +265,7 @@ def median_in_circles(image, x, y, radius: float) -> np.ndarray:
     each (``x``, ``y``) (n,); pixels off the image are ignored."""
     half = int(np.ceil(radius))
     xi, yi = np.rint(x).astype(int), np.rint(y).astype(int)
-    cut = cutouts(np.asarray(image, np.float64), xi, yi, half, fill=np.nan)
+    cut = cutouts(np.asarray(image), xi, yi, half, fill=np.nan).astype(np.float64)
     k = np.arange(-half, half + 1)
     dx = k[None, None, :] - (np.asarray(x) - xi)[:, None, None]
     dy = k[None, :, None] - (np.asarray(y) - yi)[:, None, None]
@@ -275,7 +283,7 @@ def coverage_changes(coverage, x, y, radius: float) -> np.ndarray:
     F444W mosaic such stars had reduced χ² 7.8 against 1.1 for the others."""
     half = int(np.ceil(radius)) + 1
     xi, yi = np.rint(x).astype(int), np.rint(y).astype(int)
-    cov = cutouts(np.asarray(coverage, np.float64), xi, yi, half, fill=np.nan)
+    cov = cutouts(np.asarray(coverage), xi, yi, half, fill=np.nan).astype(np.float64)
     k = np.arange(-half, half + 1)
     inside = (k[None, :, None] ** 2 + k[None, None, :] ** 2) <= (radius + 1.0) ** 2
     cov = np.where(inside, cov, np.nan)
@@ -283,3 +291,17 @@ def coverage_changes(coverage, x, y, radius: float) -> np.ndarray:
         __import__("warnings").simplefilter("ignore", RuntimeWarning)
         flat = cov.reshape(cov.shape[0], -1)
         return np.nanmax(flat, axis=1) > np.nanmin(flat, axis=1)
+
+
+def segment_centroid(smooth, segm, label, box, x, y):
+    """First moment (x, y) of the positive part of ``smooth`` (ny, nx) over the pixels
+    of segment ``label`` of ``segm`` (ny, nx) within its bounding ``box`` (y0, y1, x0,
+    x1; half-open): photutils' ``SourceCatalog.centroid`` on a convolved image.
+    Returns (``x``, ``y``) unchanged when the segment holds no positive flux."""
+    y0, y1, x0, x1 = (int(v) for v in box)
+    w = np.where(segm[y0:y1, x0:x1] == label, np.maximum(smooth[y0:y1, x0:x1], 0.0), 0.0)
+    s = float(w.sum())
+    if not s > 0:
+        return x, y
+    return (float((w.sum(axis=0) * np.arange(x0, x1)).sum() / s),
+            float((w.sum(axis=1) * np.arange(y0, y1)).sum() / s))

@@ -212,6 +212,12 @@ def correction_uncertainty(table, *, floor: float = 0.003) -> tuple[float, ...]:
     blurred by the drizzle drop and output pixel; the real one depends on each
     exposure's own sub-pixel phase). Centroid errors of S/N > 50 sources (< 0.05 px)
     change an aperture's enclosed flux only to second order and are left out.
+
+    The floor dominates bright stars' total-flux errors (~0.3 % of ~0.4 % at S/N 100 –
+    300). Measured against the simulator's truth (isolated stars, S/N > 50, 90 %
+    aperture), the floor that makes the reduced χ² 1 is 0.16 – 0.23 % in F200W (two
+    worlds, 20 and 36 stars) and 0.36 % in F444W (61 stars): 0.003 lies between
+    (see the source_catalog step's notes).
     """
     table = np.asarray(table, np.float64)
     out = []
