@@ -170,7 +170,8 @@ def simulate_exposure(p, det, filt, di, sim, scene, *, header_pointing, true_poi
                          amp_offset_dn=30.0, even_odd_dn=3.0, bias_drift_dn=1.0,
                          one_over_f_dn=1.0, one_over_f_amp_dn=0.3, cr_rate=p.cr_rate,
                          snowball_rate=p.snowball_rate, substrt=ro["substrt"],
-                         noutputs=ro["noutputs"], rng=[seed, di, info.sca_id])
+                         noutputs=ro["noutputs"], rng=[seed, di, info.sca_id],
+                         deposit_cosmic_rays=p.deposit_cosmic_rays)
     base = exposure_name(di, det)
     tgroup = (ro["nframes"] + ro["groupgap"]) * ro["tframe"]
     nfr = ro["ngroups"] * (ro["nframes"] + ro["groupgap"]) - ro["groupgap"]
@@ -264,7 +265,10 @@ def write_truth_tables(out, truth, p, scene, exposures, errs, rng, sims):
                                                                  overwrite=True)
     for e in exposures:
         rt = e["ramp_truth"]
-        Table(rt.cosmic_rays).write(truth / f"{e['name']}_cosmic_rays.fits", overwrite=True)
+        crs = Table(rt.cosmic_rays)
+        if not p.deposit_cosmic_rays:  # the CR-free twin: hits drawn, not deposited
+            crs.meta["DEPOSIT"] = False
+        crs.write(truth / f"{e['name']}_cosmic_rays.fits", overwrite=True)
         Table(rt.snowballs).write(truth / f"{e['name']}_snowballs.ecsv", overwrite=True)
     for det, sim in sims.items():
         yy, xx = np.nonzero((sim.mask != 0) & ((sim.mask & np.uint32(2**31)) == 0))

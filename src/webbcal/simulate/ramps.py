@@ -123,7 +123,8 @@ def one_over_f_series(n, rms, rng, *, shape=()) -> np.ndarray:
 
 
 def make_events(shape, *, nints, nframes_total, tframe, rng, cr_rate=5.0,
-                snowball_rate=7e-4, pixel_size_um=18.0, light_mask=None):
+                snowball_rate=7e-4, pixel_size_um=18.0, light_mask=None,
+                deposit_cosmic_rays=True):
     """Draw cosmic rays and snowballs and their charge deposits.
 
     Parameters
@@ -137,6 +138,10 @@ def make_events(shape, *, nints, nframes_total, tframe, rng, cr_rate=5.0,
         Hits cm⁻² s⁻¹ over light-sensitive pixels of ``pixel_size_um`` µm.
     light_mask : (ny, nx) bool or None
         Pixels that can be hit (centres elsewhere are not drawn).
+    deposit_cosmic_rays : bool
+        False: the cosmic rays are drawn (and returned) exactly as with True, so every
+        later random number is unchanged, but their charge is not deposited (a CR-free
+        twin of the same exposure; snowballs are deposited either way).
 
     Returns
     -------
@@ -171,10 +176,11 @@ def make_events(shape, *, nints, nframes_total, tframe, rng, cr_rate=5.0,
         cr["integration"], cr["frame"], cr["x"], cr["y"] = i, fr, xs, ys
         cr["electrons"], cr["center_electrons"] = e_tot, e_tot * fc
         crs.append(cr)
-        add(ys, xs, np.full(n, i), fr, e_tot * fc)
-        side = e_tot * (1 - fc) / 4
-        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-            add(ys + dy, xs + dx, np.full(n, i), fr, side)
+        if deposit_cosmic_rays:
+            add(ys, xs, np.full(n, i), fr, e_tot * fc)
+            side = e_tot * (1 - fc) / 4
+            for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+                add(ys + dy, xs + dx, np.full(n, i), fr, side)
         # snowballs: saturated core + exponential halo
         nsb = rng.poisson(snowball_rate * area_cm2 * duration)
         for _ in range(nsb):
@@ -234,7 +240,8 @@ def simulate_ramp(rate_dn_s, *, ngroups, tframe, readnoise_dn, nframes=1, groupg
                   amp_offset_dn=0.0, even_odd_dn=0.0, bias_drift_dn=0.0,
                   one_over_f_dn=0.0, one_over_f_amp_dn=0.0, cr_rate=5.0,
                   snowball_rate=7e-4, pixel_size_um=18.0, substrt=(1, 1), noutputs=4,
-                  reference_border=True, rng=0, threads=None) -> SimulatedRamp:
+                  reference_border=True, rng=0, threads=None,
+                  deposit_cosmic_rays=True) -> SimulatedRamp:
     """Simulate the raw uint16 groups of an exposure from its true rate.
 
     Parameters
@@ -282,6 +289,10 @@ def simulate_ramp(rate_dn_s, *, ngroups, tframe, readnoise_dn, nframes=1, groupg
         Seed; the same seed gives the same output for any thread count.
     threads : int or None
         Threads filling row bands; None: numba's thread count.
+    deposit_cosmic_rays : bool
+        False: a CR-free twin: the cosmic rays are drawn (and listed in ``truth``) as
+        with True but deposit no charge; every other number (noise, snowballs) is the
+        same (:func:`make_events`).
 
     Returns
     -------
@@ -337,7 +348,8 @@ def simulate_ramp(rate_dn_s, *, ngroups, tframe, readnoise_dn, nframes=1, groupg
     cosmic, snow, dep = make_events(shape, nints=nints, nframes_total=nframes_total,
                                     tframe=tframe, rng=gen, cr_rate=cr_rate,
                                     snowball_rate=snowball_rate, pixel_size_um=pixel_size_um,
-                                    light_mask=~ref)
+                                    light_mask=~ref,
+                                    deposit_cosmic_rays=deposit_cosmic_rays)
     order = np.lexsort((dep["x"], dep["y"]))
     dep = {k: np.ascontiguousarray(v[order]) for k, v in dep.items()}
     dep_ptr = np.searchsorted(dep["y"], np.arange(ny + 1)).astype(np.int64)

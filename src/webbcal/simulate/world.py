@@ -35,7 +35,10 @@ class Preset:
 
     ``detectors``: (detector, filter) pairs; ``window``: None for full frame, else
     (size, SUBARRAY name); ``dither_arcsec``: dither offsets (RA-ish, Dec-ish) in arcsec;
-    ``density``: galaxies per arcmin²; ``pointing_error_arcsec``: rms per axis and dither.
+    ``density``: galaxies per arcmin²; ``pointing_error_arcsec``: rms per axis and dither;
+    ``deposit_cosmic_rays``: False makes the CR-free twin of the same world (the hits
+    are drawn and listed in the truth as usual, but deposit no charge; every other
+    random number is unchanged).
     """
 
     name: str
@@ -49,6 +52,7 @@ class Preset:
     pointing_error_arcsec: float = 0.15
     cr_rate: float = 5.0
     snowball_rate: float = 7e-4
+    deposit_cosmic_rays: bool = True
 
 
 _SW = ("NRCA1", "NRCA2", "NRCA3", "NRCA4", "NRCB1", "NRCB2", "NRCB3", "NRCB4")
@@ -111,7 +115,7 @@ def _progress(progress, msg, done, total):
 
 
 def simulate_world(preset, out_dir, *, seed=0, progress=None, pointing_error_arcsec=None,
-                   cr_rate=None) -> World:
+                   cr_rate=None, deposit_cosmic_rays=None) -> World:
     """Write a complete simulated world into ``out_dir``.
 
     Parameters
@@ -125,6 +129,10 @@ def simulate_world(preset, out_dir, *, seed=0, progress=None, pointing_error_arc
     pointing_error_arcsec, cr_rate : float or None
         Override the preset's pointing-error rms (per axis, per dither) / CR rate
         (hits cm⁻² s⁻¹).
+    deposit_cosmic_rays : bool or None
+        False: the CR-free twin of the world the same arguments make otherwise
+        (identical noise, snowballs, scene; ``truth/<exposure>_cosmic_rays.fits`` lists
+        the hits that were left out, with ``DEPOSIT = F`` in its header).
 
     Returns
     -------
@@ -139,6 +147,8 @@ def simulate_world(preset, out_dir, *, seed=0, progress=None, pointing_error_arc
         p = dataclasses.replace(p, pointing_error_arcsec=float(pointing_error_arcsec))
     if cr_rate is not None:
         p = dataclasses.replace(p, cr_rate=float(cr_rate))
+    if deposit_cosmic_rays is not None:
+        p = dataclasses.replace(p, deposit_cosmic_rays=bool(deposit_cosmic_rays))
     out = Path(out_dir)
     truth = out / "truth"
     truth.mkdir(parents=True, exist_ok=True)
