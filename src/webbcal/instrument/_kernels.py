@@ -1,7 +1,10 @@
 """numba kernels for the geometry of large pixel grids (private).
 
 The wrappers in ``siaf.py`` and ``sky.py`` validate inputs, allocate outputs and use
-numpy for small arrays; these kernels do the same arithmetic point by point in parallel.
+numpy for small arrays; these kernels do the same arithmetic point by point. Each is a
+serial, GIL-free kernel over a range of flat point indices, ``kernel(i0, i1, ...)``,
+writing only outputs ``i0 … i1 - 1``; the wrappers run them on several threads with
+:func:`webbcal._threads.run_row_bands` (see ``docs/internals.md``).
 """
 
 from __future__ import annotations
@@ -9,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numba
-from numba import prange
 
 
 @numba.njit(cache=True)
@@ -26,14 +28,15 @@ def _poly(m, x, y):
                                  + x * ((m[4, 0] + y * m[4, 1]) + x * m[5, 0])))))
 
 
-@numba.njit(cache=True, parallel=True)
-def sci_to_v2v3_kernel(x, y, cx, cy, xref, yref, rot, v2ref, v3ref, out_v2, out_v3):
-    """0-based science pixels → V2/V3 (arcsec) for flat float64 arrays.
+@numba.njit(cache=True, nogil=True)
+def sci_to_v2v3_kernel(i0, i1, x, y, cx, cy, xref, yref, rot, v2ref, v3ref, out_v2, out_v3):
+    """0-based science pixels → V2/V3 (arcsec) for points ``i0 … i1 - 1`` of flat
+    float64 arrays.
 
     ``rot`` is the 2×2 ideal→V2V3 matrix (parity and V3IdlYAngle); ``xref, yref`` are
     SIAF XSciRef/YSciRef (1-based).
     """
-    for i in prange(x.size):
+    for i in range(i0, i1):
         dx = x[i] + 1.0 - xref
         dy = y[i] + 1.0 - yref
         xi = _poly(cx, dx, dy)
@@ -42,14 +45,14 @@ def sci_to_v2v3_kernel(x, y, cx, cy, xref, yref, rot, v2ref, v3ref, out_v2, out_
         out_v3[i] = v3ref + rot[1, 0] * xi + rot[1, 1] * yi
 
 
-@numba.njit(cache=True, parallel=True)
-def v2v3_to_sci_kernel(v2, v3, ix, iy, cx, cy, jxx, jxy, jyx, jyy, xref, yref, rot_inv,
+@numba.njit(cache=True, nogil=True)
+def v2v3_to_sci_kernel(i0, i1, v2, v3, ix, iy, cx, cy, jxx, jxy, jyx, jyy, xref, yref, rot_inv,
                        v2ref, v3ref, n_iter, out_x, out_y):
-    """V2/V3 (arcsec) → 0-based science pixels: Idl2Sci guess, then `n_iter` Newton
-    (chord) steps on Sci2Idl with the Jacobian (``jab`` = ∂(Sci2Idl a)/∂b coefficient
-    matrices) evaluated at the guess; the guess is within ~0.05 px, so each step gains
-    many digits."""
-    for i in prange(v2.size):
+    """V2/V3 (arcsec) → 0-based science pixels, points ``i0 … i1 - 1``: Idl2Sci
+    guess, then `n_iter` Newton (chord) steps on Sci2Idl with the Jacobian (``jab`` =
+    ∂(Sci2Idl a)/∂b coefficient matrices) evaluated at the guess; the guess is within
+    ~0.05 px, so each step gains many digits."""
+    for i in range(i0, i1):
         dv2 = v2[i] - v2ref
         dv3 = v3[i] - v3ref
         xi = rot_inv[0, 0] * dv2 + rot_inv[0, 1] * dv3
@@ -91,12 +94,13 @@ def _atan2(y, x):
     return math.atan2(y, x)
 
 
-@numba.njit(cache=True, parallel=True)
-def v2v3_to_sky_kernel(v2, v3, mat, v2ref, v3ref, scale, out_ra, out_dec):
-    """V2/V3 (arcsec) → RA/Dec (deg): velocity-aberration scale about the reference
-    point, then the attitude matrix ``mat`` (unit vector in V frame → sky)."""
+@numba.njit(cache=True, nogil=True)
+def v2v3_to_sky_kernel(i0, i1, v2, v3, mat, v2ref, v3ref, scale, out_ra, out_dec):
+    """V2/V3 (arcsec) → RA/Dec (deg), points ``i0 … i1 - 1``: velocity-aberration
+    scale about the reference point, then the attitude matrix ``mat`` (unit vector in
+    V frame → sky)."""
     d2r = math.pi / 180.0 / 3600.0
-    for i in prange(v2.size):
+    for i in range(i0, i1):
         a = (v2ref + scale * (v2[i] - v2ref)) * d2r
         b = (v3ref + scale * (v3[i] - v3ref)) * d2r
         sa, ca = _sincos(a)
@@ -126,17 +130,17 @@ def _sincos_near(a, a0, s0, c0):
     return s0 * cd + c0 * sd, c0 * cd - s0 * sd
 
 
-@numba.njit(cache=True, parallel=True)
-def sky_to_v2v3_kernel(ra, dec, mat, v2ref, v3ref, scale, ra0, dec0, out_v2, out_v3):
-    """RA/Dec (deg) → V2/V3 (arcsec): inverse of `v2v3_to_sky_kernel` (``mat`` is
-    the transposed attitude matrix). ``ra0, dec0`` (deg, the pointing reference) only
-    speed up the trigonometry of nearby points."""
+@numba.njit(cache=True, nogil=True)
+def sky_to_v2v3_kernel(i0, i1, ra, dec, mat, v2ref, v3ref, scale, ra0, dec0, out_v2, out_v3):
+    """RA/Dec (deg) → V2/V3 (arcsec), points ``i0 … i1 - 1``: inverse of
+    `v2v3_to_sky_kernel` (``mat`` is the transposed attitude matrix). ``ra0, dec0``
+    (deg, the pointing reference) only speed up the trigonometry of nearby points."""
     r2a = 180.0 / math.pi * 3600.0
     a0 = math.radians(ra0)
     b0 = math.radians(dec0)
     sa0, ca0 = math.sin(a0), math.cos(a0)
     sb0, cb0 = math.sin(b0), math.cos(b0)
-    for i in prange(ra.size):
+    for i in range(i0, i1):
         sa, ca = _sincos_near(math.radians(ra[i]), a0, sa0, ca0)
         sb, cb = _sincos_near(math.radians(dec[i]), b0, sb0, cb0)
         ux = cb * ca

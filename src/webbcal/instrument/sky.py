@@ -86,12 +86,12 @@ def v2v3_to_sky(v2, v3, pointing):
     scale = _va_scale(pointing)
     v2r, v3r = float(pointing.v2_ref), float(pointing.v3_ref)
     if v2.size >= LARGE:
+        from webbcal._threads import run_row_bands
         from webbcal.instrument import _kernels
 
         ra, dec = np.empty(v2.size), np.empty(v2.size)
-        _kernels.v2v3_to_sky_kernel(np.ascontiguousarray(v2).ravel(),
-                                    np.ascontiguousarray(v3).ravel(), mat, v2r, v3r,
-                                    scale, ra, dec)
+        run_row_bands(_kernels.v2v3_to_sky_kernel, v2.size, np.ascontiguousarray(v2).ravel(),
+                      np.ascontiguousarray(v3).ravel(), mat, v2r, v3r, scale, ra, dec)
         return ra.reshape(v2.shape), dec.reshape(v2.shape)
     a = (v2r + scale * (v2 - v2r)) * _ARCSEC
     b = (v3r + scale * (v3 - v3r)) * _ARCSEC
@@ -122,13 +122,13 @@ def sky_to_v2v3(ra, dec, pointing):
     scale = _va_scale(pointing)
     v2r, v3r = float(pointing.v2_ref), float(pointing.v3_ref)
     if ra.size >= LARGE:
+        from webbcal._threads import run_row_bands
         from webbcal.instrument import _kernels
 
         v2, v3 = np.empty(ra.size), np.empty(ra.size)
-        _kernels.sky_to_v2v3_kernel(np.ascontiguousarray(ra).ravel(),
-                                    np.ascontiguousarray(dec).ravel(), mat, v2r, v3r,
-                                    scale, float(pointing.ra_ref),
-                                    float(pointing.dec_ref), v2, v3)
+        run_row_bands(_kernels.sky_to_v2v3_kernel, ra.size, np.ascontiguousarray(ra).ravel(),
+                      np.ascontiguousarray(dec).ravel(), mat, v2r, v3r, scale,
+                      float(pointing.ra_ref), float(pointing.dec_ref), v2, v3)
         return v2.reshape(ra.shape), v3.reshape(ra.shape)
     u = _unit(np.radians(ra), np.radians(dec))
     vx, vy, vz = (mat[k, 0] * u[0] + mat[k, 1] * u[1] + mat[k, 2] * u[2] for k in range(3))

@@ -1,12 +1,17 @@
-"""numba kernels for the optional 1/f (row-stripe) correction (private; see ``one_over_f.py``)."""
+"""numba kernels for the optional 1/f (row-stripe) correction (private; see ``one_over_f.py``).
+
+Serial GIL-free kernels over a range of rows (or amplifiers), ``kernel(y0, y1, ...)``,
+each writing only its own rows' outputs; ``one_over_f.py`` runs them on several
+threads with :func:`webbcal._threads.run_row_bands` (see ``docs/internals.md``).
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def median_inplace(buf, n):
     """Median of ``buf[:n]`` (numpy convention for even n) by quickselect; reorders buf."""
     k = n // 2
@@ -36,25 +41,21 @@ def median_inplace(buf, n):
     return 0.5 * (below + m)
 
 
-@njit(cache=True, parallel=True)
-def source_mask(data, pdq, amp_edges, nsigma, bad_bits, mask):
-    """Mask (uint8 1) pixels whose mean signal per group stands out, and flagged pixels.
+@njit(cache=True, nogil=True)
+def amp_statistics(a0, a1, data, pdq, amp_edges, bad_bits, level, sig):
+    """Median and robust sigma of the mean group difference, amplifiers ``a0 … a1 - 1``.
 
-    ``data`` (ngroups, ny, nx) float32 of one integration. The mean group difference
-    ``(data[-1] - data[0]) / (ngroups - 1)`` is compared, per amplifier, with its median
-    and a robust sigma (1.4826 × MAD, estimated on every 7th row); pixels above
-    ``median + nsigma * sigma`` or with any of ``bad_bits`` in ``pdq`` are masked, and
-    the mask is grown by one pixel.
+    ``data`` (ngroups, ny, nx) float32 of one integration; the mean group difference
+    ``(data[-1] - data[0]) / (ngroups - 1)`` of every 7th row's pixels without any of
+    ``bad_bits`` in ``pdq`` gives ``level[a]`` (median) and ``sig[a]`` (1.4826 × MAD),
+    float64; ``inf`` and 0 for an amplifier with no usable pixel.
     """
     ng, ny, nx = data.shape
-    namps = amp_edges.shape[0] - 1
     inv = 1.0 / max(ng - 1, 1)
-    level = np.empty(namps)
-    sig = np.empty(namps)
-    for a in prange(namps):
+    nrow = (ny + 6) // 7
+    for a in range(a0, a1):
         x0 = amp_edges[a]
         x1 = amp_edges[a + 1]
-        nrow = (ny + 6) // 7
         buf = np.empty(nrow * (x1 - x0))
         n = 0
         for y in range(0, ny, 7):
@@ -74,15 +75,32 @@ def source_mask(data, pdq, amp_edges, nsigma, bad_bits, mask):
             buf[i] = abs(buf[i] - med)
         level[a] = med
         sig[a] = 1.4826 * median_inplace(buf, n)
-    raw = np.zeros((ny, nx), dtype=np.uint8)
-    for y in prange(ny):
+
+
+@njit(cache=True, nogil=True)
+def mask_rows(y0, y1, data, pdq, amp_edges, nsigma, bad_bits, level, sig, raw):
+    """``raw[y]`` (uint8) = 1 for rows ``y0 … y1 - 1``' pixels whose mean group
+    difference is not below ``level + nsigma * sig`` of their amplifier (NaN
+    included) or that have any of ``bad_bits`` in ``pdq``; 0 elsewhere."""
+    ng = data.shape[0]
+    namps = amp_edges.shape[0] - 1
+    inv = 1.0 / max(ng - 1, 1)
+    for y in range(y0, y1):
         for a in range(namps):
             cut = level[a] + nsigma * sig[a]
             for x in range(amp_edges[a], amp_edges[a + 1]):
                 v = (data[ng - 1, y, x] - data[0, y, x]) * inv
                 if (pdq[y, x] & bad_bits) or not (v <= cut):
                     raw[y, x] = 1
-    for y in prange(ny):
+                else:
+                    raw[y, x] = 0
+
+
+@njit(cache=True, nogil=True)
+def grow_rows(y0, y1, raw, mask):
+    """``mask`` rows ``y0 … y1 - 1``: ``raw`` grown by one pixel (3×3 maximum)."""
+    ny, nx = raw.shape
+    for y in range(y0, y1):
         for x in range(nx):
             m = np.uint8(0)
             for yy in range(max(0, y - 1), min(ny, y + 2)):
@@ -91,45 +109,45 @@ def source_mask(data, pdq, amp_edges, nsigma, bad_bits, mask):
             mask[y, x] = m
 
 
-@njit(cache=True, parallel=True)
-def stripe_offsets(data, mask, amp_edges, min_pixels, out):
+@njit(cache=True, nogil=True)
+def stripe_offset_rows(k0, k1, data, mask, amp_edges, min_pixels, out):
     """Median of the unmasked group differences per group, row and amplifier.
 
-    ``out`` (ngroups, ny, namps) float32: ``out[g]`` is the median over unmasked pixels
-    of ``data[g] - data[g-1]`` in each row segment; 0 for g = 0 and NaN where fewer
-    than ``min_pixels`` pixels are usable.
+    Rows ``k = g * ny + y`` for ``k0 <= k < k1`` of ``out`` (ngroups, ny, namps)
+    float32: ``out[g, y]`` is the median over unmasked pixels of ``data[g, y] -
+    data[g-1, y]`` in each amplifier's segment; 0 for g = 0 and NaN where fewer than
+    ``min_pixels`` pixels are usable.
     """
-    ng, ny, nx = data.shape
+    ny = data.shape[1]
     namps = amp_edges.shape[0] - 1
     width = 0
     for a in range(namps):
         width = max(width, amp_edges[a + 1] - amp_edges[a])
-    for k in prange((ng - 1) * ny):
-        g = k // ny + 1
-        y = k - (g - 1) * ny
-        buf = np.empty(width, dtype=np.float32)
+    buf = np.empty(width, dtype=np.float32)
+    for k in range(k0, k1):
+        g = k // ny
+        y = k - g * ny
         for a in range(namps):
-            x0 = amp_edges[a]
-            x1 = amp_edges[a + 1]
+            if g == 0:
+                out[0, y, a] = 0.0
+                continue
             n = 0
-            for x in range(x0, x1):
+            for x in range(amp_edges[a], amp_edges[a + 1]):
                 if mask[y, x] == 0:
                     v = data[g, y, x] - data[g - 1, y, x]
                     if not np.isnan(v):
                         buf[n] = v
                         n += 1
             out[g, y, a] = median_inplace(buf, n) if n >= min_pixels and n > 0 else np.nan
-    for y in prange(ny):
-        for a in range(namps):
-            out[0, y, a] = 0.0
 
 
-@njit(cache=True, parallel=True)
-def subtract_stripes(data, offsets, amp_edges):
-    """``data[g, y, amp] -= sum(offsets[1..g, y, amp])`` (the cumulative stripe pattern)."""
-    ng, ny, nx = data.shape
+@njit(cache=True, nogil=True)
+def subtract_stripe_rows(y0, y1, data, offsets, amp_edges):
+    """Rows ``y0 … y1 - 1``: ``data[g, y, amp] -= sum(offsets[1..g, y, amp])`` (the
+    cumulative stripe pattern; ``offsets[0]`` is 0)."""
+    ng = data.shape[0]
     namps = amp_edges.shape[0] - 1
-    for y in prange(ny):
+    for y in range(y0, y1):
         for a in range(namps):
             acc = np.float32(0.0)
             for g in range(ng):

@@ -72,6 +72,7 @@ def remove_row_stripes(
     -------
     OneOverFResult
     """
+    from webbcal._threads import run_row_bands
     from webbcal.algorithms.detector1 import _one_over_f_kernels as k
 
     check_ramp_arrays(data, None, pixeldq)
@@ -82,17 +83,28 @@ def remove_row_stripes(
     namps = len(edges) - 1
     offsets = np.zeros((nints, ngroups, ny, namps), dtype=np.float32)
     mask = np.empty((ny, nx), dtype=np.uint8)
+    raw = np.empty((ny, nx), dtype=np.uint8)
     masked = 0.0
     if ngroups < 2:
         return OneOverFResult(offsets, 0.0)
+    bad = np.uint32(bad_bits)
     for i in range(nints):
-        k.source_mask(data[i], pixeldq, edges, float(nsigma), np.uint32(bad_bits), mask)
+        # 1. source mask: per-amplifier statistics, threshold, grown by one pixel
+        amp_level, amp_sig = np.empty(namps), np.empty(namps)
+        run_row_bands(k.amp_statistics, namps, data[i], pixeldq, edges, bad, amp_level,
+                      amp_sig, band=1)
+        run_row_bands(k.mask_rows, ny, data[i], pixeldq, edges, float(nsigma), bad,
+                      amp_level, amp_sig, raw)
+        run_row_bands(k.grow_rows, ny, raw, mask)
         masked += float(mask.mean())
+        # 2. row offsets of every group difference, minus their median over rows
         off = offsets[i]
-        k.stripe_offsets(data[i], mask, edges, int(min_pixels), off)
+        run_row_bands(k.stripe_offset_rows, ngroups * ny, data[i], mask, edges,
+                      int(min_pixels), off)
         with np.errstate(all="ignore"):
             level = np.nanmedian(off[1:], axis=1, keepdims=True)     # (ngroups-1, 1, namps)
         off[1:] -= np.nan_to_num(level, nan=0.0)
         np.nan_to_num(off, copy=False, nan=0.0)
-        k.subtract_stripes(data[i], off, edges)
+        # 3. the cumulative stripe pattern out of every group
+        run_row_bands(k.subtract_stripe_rows, ny, data[i], off, edges)
     return OneOverFResult(offsets, masked / nints)
