@@ -40,7 +40,7 @@ from typing import Any, Literal
 log = logging.getLogger("webbcal.parallel")
 
 __all__ = ["Task", "TaskResult", "RunSummary", "run_many", "run_task", "expected_products",
-           "fits_is_complete", "is_complete", "start_client", "FORWARDED_ENV"]
+           "fits_is_complete", "is_complete", "start_client", "FORWARDED_ENV", "DaskMap"]
 
 #: Environment variables copied from the submitting process into every task.
 FORWARDED_ENV = ("CRDS_PATH", "CRDS_CONTEXT", "CRDS_SERVER_URL", "CRDS_OBSERVATORY")
@@ -423,22 +423,91 @@ def run_many(stage: Any, paths: Iterable[str | os.PathLike], *, workers: int | N
 class DaskMap:
     """The executor handed to image3's hook: ``map(fn, *iterables)`` on a Dask client.
 
-    Like ``client.get_executor(pure=False).map`` (results in input order), but it
-    pickles to an inert stub, so a work item that happens to reference the step that
-    holds it (and so this executor) can still travel to a worker.
+    Like ``client.get_executor(pure=False).map`` (results in input order), except:
+
+    * Objects that several work items share (the ``ExposureLibrary``, the step, the
+      outlier median image, the grid …; same object, by identity, found in the items
+      themselves or one level inside tuple/list items) are sent to every worker once
+      (``client.scatter(..., broadcast=True)``) and the items carry their futures
+      instead of a copy each: the task graph stays small (no "large graph" warning)
+      and a whole-grid median is not pickled once per exposure.
+    * Results come back one at a time in input order (a generator), each released on
+      the workers once fetched, so the caller holds one result at a time; closing the
+      generator early cancels what is left.
+    * It pickles to an inert stub, so a work item that happens to reference the step
+      that holds it (and so this executor) can still travel to a worker.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    scatter : bool
+        Share common objects as described (default); False ships every item whole.
     """
 
-    def __init__(self, client: Any) -> None:
+    #: types never scattered (cheap to ship, and often equal by value only)
+    _PLAIN = (type(None), bool, int, float, complex, str, bytes)
+
+    def __init__(self, client: Any, *, scatter: bool = True) -> None:
         self.client = client
+        self.scatter = bool(scatter)
 
     def map(self, fn: Callable, *iterables: Iterable, **_: Any):
+        """``fn(*args)`` for the items of ``iterables`` on the workers; an iterator of
+        the results in input order (a task's exception is raised when its turn comes)."""
         if self.client is None:
             raise RuntimeError("DaskMap used inside a worker: it has no client there")
-        futures = self.client.map(fn, *iterables, pure=False)
-        return iter(self.client.gather(futures))
+        columns = [list(it) for it in iterables]
+        held: list = []
+        if self.scatter:
+            shared = shared_objects(columns, skip=self._PLAIN)
+            if shared:
+                held = self.client.scatter(list(shared.values()), broadcast=True, hash=False)
+                lookup = dict(zip(shared, held))
+                columns = [[_swap(v, lookup) for v in col] for col in columns]
+        futures = self.client.map(fn, *columns, pure=False)
+        return self._results(futures, held)
+
+    def _results(self, futures: list, held: list):
+        try:
+            for k in range(len(futures)):
+                result = futures[k].result()
+                futures[k].release()
+                futures[k] = None
+                yield result
+        finally:
+            pending = [f for f in futures if f is not None]
+            if pending:
+                self.client.cancel(pending)
+            del held
 
     def __reduce__(self):
         return (DaskMap, (None,))
+
+
+def shared_objects(columns: Sequence[Sequence[Any]], *, skip: tuple = ()) -> dict[int, Any]:
+    """``{id: object}`` of the objects found in more than one item of ``columns``.
+
+    An item's objects are the item itself and, for a tuple or list item, its elements
+    (one level). Objects of the ``skip`` types are ignored. Order: first seen first.
+    """
+    seen: dict[int, Any] = {}
+    count: dict[int, int] = {}
+    for col in columns:
+        for item in col:
+            parts = item if type(item) in (tuple, list) else (item,)
+            for obj in {id(o): o for o in parts if not isinstance(o, skip)}.values():
+                seen.setdefault(id(obj), obj)
+                count[id(obj)] = count.get(id(obj), 0) + 1
+    return {i: seen[i] for i in seen if count[i] > 1}
+
+
+def _swap(item: Any, lookup: Mapping[int, Any]) -> Any:
+    """``item`` with the objects of ``lookup`` (by id) replaced by their futures."""
+    if id(item) in lookup:
+        return lookup[id(item)]
+    if type(item) in (tuple, list):
+        return type(item)(lookup.get(id(o), o) for o in item)
+    return item
 
 
 def _run_serial(tasks: list[Task], progress, on_step) -> list[TaskResult]:

@@ -103,7 +103,13 @@ class _ModelBase:
         if wcs is not None:
             from webbcal.datamodels._asdf import make_asdf_hdu
 
-            hdus.append(make_asdf_hdu({"meta": {"wcs": wcs}}))
+            if _has_asdf_text(wcs):  # the ASDF file as emitted, in the same table layout
+                data = np.frombuffer(wcs.asdf_bytes(), np.uint8)[None, :]
+                column = fits.Column(name="ASDF_METADATA", format=f"{data.shape[1]}B",
+                                     array=data)
+                hdus.append(fits.BinTableHDU.from_columns([column], name="ASDF"))
+            else:
+                hdus.append(make_asdf_hdu({"meta": {"wcs": wcs}}))
         return fits.HDUList(hdus)
 
     def write(self, path) -> None:
@@ -116,10 +122,14 @@ class _ModelBase:
         self.validate()
         wcs = getattr(self, "wcs", None)
         asdf_hdu = None
-        if wcs is not None:
+        if wcs is not None and _has_asdf_text(wcs):  # no asdf import (e.g. a mosaic's TAN)
+            from webbcal.datamodels._asdf_text import asdf_extension_bytes
+
+            asdf_hdu = asdf_extension_bytes(wcs.asdf_bytes())
+        elif wcs is not None:
             from webbcal.datamodels._asdf import make_asdf_hdu
 
-            asdf_hdu = make_asdf_hdu({"meta": {"wcs": wcs}})
+            asdf_hdu = astropy_hdu_bytes(make_asdf_hdu({"meta": {"wcs": wcs}}))
         gz = str(path).lower().endswith(".gz")
         parts: list = [primary_bytes(self._primary_header())]
         for extname, attr, dtype, value in self._arrays():
@@ -130,7 +140,7 @@ class _ModelBase:
             arr = np.asarray(value, dtype=dtype) if dtype else np.asarray(value)
             parts += [image_header_bytes(extname, arr, self._ext_header(extname)), arr]
         if asdf_hdu is not None:
-            parts.append(astropy_hdu_bytes(asdf_hdu))
+            parts.append(asdf_hdu)
         with atomic_write(path) as tmp:
             if gz:  # one stream
                 with gzip.open(tmp, "wb") as f:
@@ -142,6 +152,12 @@ class _ModelBase:
             else:  # image data of the extensions written in parallel, at their offsets
                 write_parts(tmp, parts)
         self.filename = str(path)
+
+
+def _has_asdf_text(wcs) -> bool:
+    """True for a wcs that serializes itself (``asdf_bytes()``, e.g.
+    :class:`webbcal.datamodels._asdf_text.TanGwcs`) instead of going through asdf."""
+    return callable(getattr(type(wcs), "asdf_bytes", None))
 
 
 def _hdr():

@@ -67,8 +67,6 @@ class Image3Pipeline(Pipeline):
 
         t_start = time.perf_counter()
         self.timings, self.step_timings, self.output_paths = {}, [], []
-        if self.save_results:
-            _warm_asdf_in_background()
         path = Path(input) if isinstance(input, (str, os.PathLike)) else None
         out_dir = self.output_dir or (path.parent if path is not None else Path("."))
         n_products = len(read_association(path).products) if path is not None else 1
@@ -133,28 +131,3 @@ class Image3Pipeline(Pipeline):
             raise
         library.mosaic.filename = str(out_dir / f"{stem}_i2d.fits")
         return [target for _, target in staged]
-
-
-def _warm_asdf():
-    import io
-
-    import asdf
-
-    asdf.AsdfFile({"warm": 1}).write_to(io.BytesIO())
-
-
-def _warm_asdf_in_background() -> None:
-    """Load asdf's extensions (~1.5 s CPU, once per process) in a daemon thread.
-
-    The i2d's gwcs is the first ASDF written by a run (cal files made by the
-    simulator carry none), so without this the write of the products pays the cost
-    at the very end; in a thread it overlaps the steps (which spend much of their
-    time in numpy and numba code that releases the GIL, or in I/O).
-    """
-    import threading
-
-    def run():
-        with contextlib.suppress(Exception):  # only a warm-up: the write reports errors
-            _warm_asdf()
-
-    threading.Thread(target=run, name="webbcal-asdf-warmup", daemon=True).start()

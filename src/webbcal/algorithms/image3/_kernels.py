@@ -13,6 +13,13 @@ separated by a whole chunk, so they never touch the same output pixel (the calle
 makes ``chunk`` large enough for the pixel-scale ratio). The order in which an
 output pixel receives its contributions therefore depends neither on the number
 of threads nor on tiling: tiles reproduce the untiled mosaic bit for bit.
+
+Speed: the drop geometry (:func:`_drop`, :func:`_footprint`, :func:`_pixel_overlaps`)
+is inlined into the drizzle loop (``*_hot``, ~20 % faster per input pixel, same
+arithmetic, bit-identical sums) and compiled separately for
+:func:`undrizzle_square`, which runs only on flagged pixels (inlining there too
+compiles slower still).
+``benchmarks/outlier_kernels.py`` times the kernels per input pixel.
 """
 
 from __future__ import annotations
@@ -47,8 +54,7 @@ def _g(y):
     return 0.5 * y * y
 
 
-@njit(cache=True)
-def _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area):
+def _pixel_overlaps_py(xs, ys, jj0, ii0, nj, ni, area):
     """Overlap of quadrilateral (xs, ys) with output pixels [jj0, jj0+nj) × [ii0, ii0+ni).
 
     ``area[:nj, :ni]`` receives the signed sums Σ_edges ∫ clamp(y − (jj − ½), 0, 1) dx
@@ -85,6 +91,13 @@ def _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area):
                 if v == 0.0:
                     break  # rows further up are above the edge
                 area[a, b] += sign * v
+
+
+# The drizzle hot loop (_drizzle_rows) takes the geometry helpers inlined at the numba
+# level (about 20 % faster: no array-argument calls per input pixel); the rarely run
+# undrizzle_square takes the plain compiled ones.
+_pixel_overlaps = njit(cache=True)(_pixel_overlaps_py)
+_pixel_overlaps_hot = njit(cache=True, inline="always")(_pixel_overlaps_py)
 
 
 @njit(cache=True, nogil=True)
@@ -164,15 +177,15 @@ def _drizzle_rows(cx, cy, sci, wgt, v0, v1, v2, pixfrac, r_lo, r_hi, kmax, con_p
                 a1 = a1 if np.isfinite(a1) else 0.0
                 a2 = a2 if np.isfinite(a2) else 0.0
             # corners counter-clockwise (y up) and shoelace area (positive)
-            jaco = _drop(cx, cy, r, c, pixfrac, xs, ys)
-            inside, ii0, jj0, ni, nj = _footprint(xs, ys, nx, ny)
+            jaco = _drop_hot(cx, cy, r, c, pixfrac, xs, ys)
+            inside, ii0, jj0, ni, nj = _footprint_hot(xs, ys, nx, ny)
             if not inside:
                 continue  # off the output (NaN corners too)
             if ni > kmax or nj > kmax:
                 continue  # degenerate drop (caller sized kmax from the map)
             if jaco == 0.0:
                 continue
-            _pixel_overlaps(xs, ys, jj0, ii0, nj, ni, area)
+            _pixel_overlaps_hot(xs, ys, jj0, ii0, nj, ni, area)
             norm = -w / jaco
             for a in range(nj):
                 jj = jj0 + a
@@ -196,8 +209,7 @@ def _drizzle_rows(cx, cy, sci, wgt, v0, v1, v2, pixfrac, r_lo, r_hi, kmax, con_p
                         out_con[con_plane, jj, ii] |= con_bit
 
 
-@njit(cache=True)
-def _footprint(xs, ys, nx, ny):
+def _footprint_py(xs, ys, nx, ny):
     """Output pixels a drop with corners (xs, ys) can touch: (inside, ii0, jj0, ni, nj),
     the first column/row and the counts; ``inside`` False when the drop's bounding
     box misses the (ny, nx) output or a corner is NaN."""
@@ -213,8 +225,7 @@ def _footprint(xs, ys, nx, ny):
             int(np.floor(yhi + 0.5)) - jj0 + 1)
 
 
-@njit(cache=True)
-def _drop(cx, cy, r, c, pixfrac, xs, ys):
+def _drop_py(cx, cy, r, c, pixfrac, xs, ys):
     """Corners (counter-clockwise in the input) of pixel (r, c)'s drop into xs, ys."""
     xs[0] = cx[r, c]
     ys[0] = cy[r, c]
@@ -233,14 +244,14 @@ def _drop(cx, cy, r, c, pixfrac, xs, ys):
     return 0.5 * ((xs[0] - xs[2]) * (ys[1] - ys[3]) - (xs[1] - xs[3]) * (ys[0] - ys[2]))
 
 
-@njit(cache=True)
-def _fraction_on(xs, ys, jaco, jj, ii, area):
-    """Fraction of the drop (xs, ys) landing on output pixel (jj, ii)."""
-    _pixel_overlaps(xs, ys, jj, ii, 1, 1, area)
-    return -area[0, 0] / jaco
+_footprint = njit(cache=True)(_footprint_py)
+_footprint_hot = njit(cache=True, inline="always")(_footprint_py)
+_drop = njit(cache=True)(_drop_py)
+_drop_hot = njit(cache=True, inline="always")(_drop_py)
 
 
-@njit(cache=True)
+
+@njit(cache=True, nogil=True)  # beside the next exposure's reads (Ahead thread)
 def undrizzle_square(cx, cy, sci, wgt, v0, v1, v2, flagged, rows, cols, pixfrac, kmax,
                      off_r, off_c, ny, nx):
     """Contributions of the pixels (rows, cols) to a square-kernel drizzle sum.
@@ -336,7 +347,11 @@ def undrizzle_square(cx, cy, sci, wgt, v0, v1, v2, flagged, rows, cols, pixfrac,
                             or not np.isfinite(sci[r2, c2]):
                         continue
                     jq = _drop(cx, cy, r2, c2, pixfrac, qx, qy)
-                    if jq != 0.0 and _fraction_on(qx, qy, jq, jj, ii, one) > 0.0:
+                    if jq == 0.0:
+                        continue
+                    # the fraction of that drop on (jj, ii): -overlap / jaco
+                    _pixel_overlaps(qx, qy, jj, ii, 1, 1, one)
+                    if -one[0, 0] / jq > 0.0:
                         still = True
                         break
                 keep[m] = still
@@ -358,3 +373,21 @@ def stencil_rows(start, w, t, out, lo, hi):
         w3 = w[r, 3]
         for c in range(nc):
             out[r, c] = w0 * t[s, c] + w1 * t[s + 1, c] + w2 * t[s + 2, c] + w3 * t[s + 3, c]
+
+
+@njit(cache=True, nogil=True)
+def add_single(num_k, wht_k, num, wht, single, lo, hi):
+    """Fold one drizzled single into the sums, rows ``lo`` to ``hi`` (one pass):
+    ``num += num_k``, ``wht += wht_k``, ``single = num_k / wht_k`` where
+    ``wht_k > 0`` (left as is elsewhere), and ``num_k`` zeroed for the next member.
+    All (ny, nx) float32; float32 arithmetic, as the numpy expressions it replaces."""
+    nx = num.shape[1]
+    for r in range(lo, hi):
+        for c in range(nx):
+            a = num_k[r, c]
+            w = wht_k[r, c]
+            num[r, c] += a
+            wht[r, c] += w
+            if w > 0:
+                single[r, c] = a / w
+            num_k[r, c] = 0

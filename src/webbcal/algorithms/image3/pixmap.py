@@ -5,9 +5,10 @@ so stage 3 evaluates it exactly only on nodes every ~32 pixels (:func:`sky_nodes
 ~4,000 evaluations for a full-frame detector) and keeps those few kilobytes per
 exposure. Any map needed later — input pixels → pixels of an output grid or tile
 (:func:`grid_pixmap`), or sky positions of a few thousand stars (:func:`sky_at`) — is
-exact at the nodes and cubic-Lagrange interpolated between them, written as two small
-matrix products ``Wy @ V @ Wx.T`` (BLAS, no per-pixel trigonometry): a 2048² map
-takes ~0.1 s. With 32-pixel node spacing the interpolation error is < 1e-4 pixel.
+exact at the nodes and cubic-Lagrange interpolated between them, ``Wy @ V @ Wx.T``
+with 4-point stencils (a gather along x, a numba kernel along y; no BLAS, no per-pixel
+trigonometry): a 2048² corner map takes ~0.03 s per coordinate. With 32-pixel node
+spacing the interpolation error is < 1e-4 pixel.
 
 Pixels are 0-based ``(x, y)``, ``x`` the column.
 """
@@ -112,24 +113,30 @@ def _stencil(nodes: np.ndarray, coords: np.ndarray):
     return start, wa
 
 
-def _interp(values, stencil_y, wx):
-    """``wy @ values @ wx.T`` for the 4-point stencil rows ``wy`` (a numba kernel over
-    row bands, no BLAS threads: callers run in threads beside GIL-free kernels)."""
+def _interp(values, stencil_y, stencil_x):
+    """``wy @ values @ wx.T`` for the 4-point stencils ``wy`` and ``wx``: along x a
+    4-term gather over the (few) node rows, along y a numba kernel over row bands. No
+    BLAS: a matrix product here ran OpenBLAS threads, which spin for a while after
+    each call beside the GIL-free kernels that callers run in other threads (and
+    cost ~15 ms CPU per plane, the gather < 1 ms)."""
     from webbcal.algorithms.image3._kernels import stencil_rows
     from webbcal.algorithms.image3.outliers import run_rows
 
     start, wa = stencil_y
-    t = np.ascontiguousarray(values @ wx.T)
+    sx, wb = stencil_x
+    t = values[:, sx] * wb[:, 0]
+    for b in range(1, 4):
+        t += values[:, sx + b] * wb[:, b]
     out = np.empty((start.size, t.shape[1]))
-    run_rows(stencil_rows, start.size, start, wa, t, out)
+    run_rows(stencil_rows, start.size, start, wa, np.ascontiguousarray(t), out)
     return out
 
 
 def _grid_xy(nodes: SkyNodes, grid: OutputGrid, rows, cols):
     xo, yo = grid.world_to_pixel(nodes.ra, nodes.dec)
     sy = _stencil(nodes.y, np.asarray(rows, np.float64))
-    wx = lagrange_matrix(nodes.x, cols)
-    return _interp(xo, sy, wx), _interp(yo, sy, wx)
+    sx = _stencil(nodes.x, np.asarray(cols, np.float64))
+    return _interp(xo, sy, sx), _interp(yo, sy, sx)
 
 
 def grid_pixmap(nodes: SkyNodes, grid: OutputGrid, *, window=None, rows=None,

@@ -456,8 +456,8 @@ def drizzle_square_add(num, wht, var_out, con, sci, corners, weights, variances=
     row0 : int
         Absolute row of ``sci[0]`` in its exposure (keeps results window-independent).
     """
+    from webbcal._threads import default_threads, run_row_bands
     from webbcal.algorithms.image3._kernels import drizzle_square, n_parity_chunks
-    from webbcal.algorithms.image3.outliers import run_rows
 
     cx, cy = _planes(corners)
     ny, nx = num.shape
@@ -473,10 +473,15 @@ def drizzle_square_add(num, wht, var_out, con, sci, corners, weights, variances=
         v0 = v1 = v2 = np.zeros((1, 1), np.float32)
     sci = np.ascontiguousarray(sci, dtype=np.float32)
     weights = np.ascontiguousarray(weights, dtype=np.float32)
+    args = (cx, cy, sci, weights, v0, v1, v2, float(pixfrac), int(row0), int(chunk),
+            int(kmax), int(con_index // 32), bit, num, wht, var_out, con)
+    threads = default_threads()
     for parity in (0, 1):  # chunks of one parity never touch the same output pixel
-        run_rows(drizzle_square, n_parity_chunks(sci.shape[0], int(row0), int(chunk), parity),
-                 cx, cy, sci, weights, v0, v1, v2, float(pixfrac), int(row0), int(chunk),
-                 int(kmax), int(con_index // 32), bit, num, wht, var_out, con, parity)
+        n = n_parity_chunks(sci.shape[0], int(row0), int(chunk), parity)
+        # a few bands per thread, taken dynamically: a thread slowed by the read-ahead
+        # thread (or other load) does fewer (the result does not depend on the split)
+        run_row_bands(lambda lo, hi, parity=parity: drizzle_square(*args, parity, lo, hi), n,
+                      band=max(-(-n // (4 * threads)), 4), threads=threads)
     return True
 
 

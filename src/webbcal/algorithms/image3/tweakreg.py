@@ -59,7 +59,9 @@ def find_stars(sci, err, *, mask=None, snr: float = 10.0, fwhm: float = 2.0,
     from webbcal.algorithms.image3._catalog_kernels import smooth_masked, star_peaks
 
     sci = np.asarray(sci, np.float32)
-    bad = ~np.isfinite(sci) | ~np.isfinite(err)
+    bad = np.isfinite(sci)
+    bad &= np.isfinite(err)
+    np.logical_not(bad, out=bad)
     if mask is not None:
         bad |= np.asarray(mask, bool)
     good = sci[::3, ::3][~bad[::3, ::3]]  # a subsample gives the statistics
@@ -67,7 +69,8 @@ def find_stars(sci, err, *, mask=None, snr: float = 10.0, fwhm: float = 2.0,
         return StarList(*(np.zeros(0),) * 4)
     med = np.float32(np.median(good))
     mad = float(1.4826 * np.median(np.abs(good - med)))
-    data = np.where(bad, np.float32(0.0), sci - med)
+    data = sci - med  # a new array (sci is the caller's)
+    data[bad] = np.float32(0.0)
     sigma = fwhm / 2.3548
     radius = int(4.0 * sigma + 0.5)  # scipy.ndimage.gaussian_filter's truncation
     kern = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)

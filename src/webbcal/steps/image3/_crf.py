@@ -20,7 +20,8 @@ def copy_with_new_dq(src, dst, dq: np.ndarray, *, primary_cards=None, sci_cards=
     Every other HDU is copied byte for byte, except the primary header (``primary_cards``
     ``{key: (value, comment)}`` set, ``history`` lines added), the SCI HDU (header
     cards ``sci_cards``; data replaced by ``sci_data`` (float32) when given) and the
-    ``ASDF`` extension, replaced by ``asdf_hdu`` (an astropy HDU) when given. This is how
+    ``ASDF`` extension, replaced by ``asdf_hdu`` (an astropy HDU, or the extension's
+    FITS bytes) when given. This is how
     outlier_detection writes ``*_crf.fits``: no decoding or re-encoding of the planes
     it did not change. ``dq`` (ny, nx) uint32 must have the shape of ``src``'s DQ;
     the DQ HDU's encoding (BITPIX 32, BZERO 0 or 2**31) is kept. The file is written
@@ -91,7 +92,10 @@ def copy_with_new_dq(src, dst, dq: np.ndarray, *, primary_cards=None, sci_cards=
 
 
 def _extension_bytes(hdu) -> bytes:
-    """A non-primary HDU (e.g. the ASDF table) as FITS extension bytes."""
+    """A non-primary HDU (e.g. the ASDF table) as FITS extension bytes (``bytes``
+    are taken as already encoded)."""
+    if isinstance(hdu, (bytes, bytearray)):
+        return bytes(hdu)
     import io
 
     from astropy.io import fits

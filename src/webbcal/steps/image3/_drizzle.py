@@ -25,7 +25,7 @@ from webbcal.algorithms.image3.resample import DrizzleParams, MosaicAccumulator
 
 __all__ = ["add_member", "drizzle_tile", "drizzle_all", "remap_context", "map_items",
            "iter_items", "pending_sky",
-           "DrizzleSums"]
+           "DrizzleSums", "Ahead"]
 
 
 def pending_sky(member) -> float:
@@ -121,7 +121,10 @@ def iter_items(fn, items, *, executor=None, workers: int = 1):
     ``executor`` or ``workers`` processes; see the module docstring.
 
     Consuming results as they come keeps only one result in memory here (tile sums
-    are big: holding them all would double the mosaic's memory).
+    are big: holding them all would double the mosaic's memory). Objects the items
+    share (the library, the step, a whole-grid median) should be the *same* object in
+    every item: :class:`webbcal.parallel.DaskMap` then sends each to every worker once
+    instead of once per item.
     """
     items = list(items)
     if executor is not None:
@@ -232,3 +235,44 @@ class DrizzleSums:
                   "var_flat": var[2], "err": err}
         con, self.con = (self.con if context else None), None
         return planes, con, set(self.used)
+
+
+class Ahead:
+    """``fn(item)`` for ``items`` in order, each computed in a helper thread while the
+    caller works on the previous one (one item ahead: at most two results alive).
+
+    For I/O and pixel maps (numpy, memory maps and nogil numba kernels release the
+    GIL) beside the drizzle and blot kernels. Exceptions re-raise in :meth:`next`.
+    """
+
+    def __init__(self, fn, items):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._fn, self._items = fn, list(items)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="webbcal-ahead") \
+            if len(self._items) > 1 else None
+        self._next = 0
+        self._future = None
+        self._submit()
+
+    def _submit(self):
+        if self._pool is not None and self._next < len(self._items):
+            self._future = self._pool.submit(self._fn, self._items[self._next])
+            self._next += 1
+
+    def next(self):
+        """The result for the next item (computed here when there is no helper)."""
+        if self._pool is None:
+            item = self._items[self._next]
+            self._next += 1
+            return self._fn(item)
+        future, self._future = self._future, None
+        self._submit()  # start the following item first, then wait for this one
+        if self._future is None:
+            self._pool.shutdown(wait=False)
+        return future.result()
+
+    def close(self):
+        """Stop: drop the item not yet taken (waits for a running one)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)

@@ -136,6 +136,16 @@ class ExposureLibrary:
     def __len__(self) -> int:
         return len(self.members)
 
+    def __getstate__(self) -> dict:
+        """What a pickled library carries (work items sent to other processes): all
+        but ``prepared``, the whole-grid drizzle sums outlier_detection hands to
+        resample in this process (24 B per mosaic pixel; resample drizzles itself
+        without them). File-backed members are paths plus a few kB of state and their
+        sky nodes (~70 kB for 2048²: aligned, so not cheaply re-derived)."""
+        state = dict(self.__dict__)
+        state["prepared"] = None
+        return state
+
     # ------------------------------------------------------------------ building
     @classmethod
     def from_paths(cls, paths, *, product_name: str, output_dir) -> ExposureLibrary:
@@ -268,19 +278,36 @@ class ExposureLibrary:
     def aligned_asdf_hdu(self, index: int, pointing=None):
         """A new ``ASDF`` extension for member ``index``'s file: its gwcs with the
         V2/V3 → sky step rebuilt from ``pointing`` (default: the member's pending
-        tweakreg pointing); None when there is no pointing or no gwcs."""
+        tweakreg pointing); None when there is no pointing or no gwcs.
+
+        Returns the extension's FITS bytes when the rotation angles could be patched
+        in the ASDF text (our image2's layout: no asdf import, ~1 ms), else an astropy
+        HDU written by asdf from the rebuilt gwcs (:func:`rebuild_wcs`).
+        """
         m = self.members[index]
         pointing = m.wcs_pointing if pointing is None else pointing
         if pointing is None or m.path is None:
             return None
         from astropy.io import fits
 
-        from webbcal.datamodels._asdf import make_asdf_hdu, read_asdf_wcs
-
         with fits.open(m.path) as hdul:
             if "ASDF" not in {h.name for h in hdul}:
                 return None
-            wcs = read_asdf_wcs(hdul["ASDF"], m.path)
+            hdu = hdul["ASDF"]
+            try:
+                raw = np.asarray(hdu.data["ASDF_METADATA"]).tobytes()
+            except Exception:  # noqa: BLE001 - read_asdf_wcs below names the problem
+                raw = None
+            if raw is not None:
+                from webbcal.datamodels._asdf_text import (asdf_extension_bytes,
+                                                           patch_v23tosky)
+
+                patched = patch_v23tosky(raw, pointing)
+                if patched is not None:
+                    return asdf_extension_bytes(patched)
+            from webbcal.datamodels._asdf import make_asdf_hdu, read_asdf_wcs
+
+            wcs = read_asdf_wcs(hdu, m.path)
         if wcs is None:
             return None
         return make_asdf_hdu({"meta": {"wcs": rebuild_wcs(wcs, pointing)}})
@@ -291,11 +318,43 @@ class ExposureLibrary:
         return dict(m.updates["primary"]), dict(m.updates["sci"])
 
     def nodes(self, index: int):
-        """Sky nodes of member ``index`` (computed on first use)."""
+        """Sky nodes of member ``index`` (computed on first use, from the headers and
+        the gwcs only: no plane is read)."""
         m = self.members[index]
         if m.nodes is None:
-            self.load(index)
+            m.nodes = _nodes_of(self._meta(index, with_wcs=True))
         return m.nodes
+
+    def headers(self, index: int):
+        """(primary, SCI) headers of member ``index`` with pending updates applied
+        (copies; no plane is read)."""
+        return self._meta(index, with_wcs=False).headers
+
+    def exposure(self, index: int):
+        """``ExposureInfo`` of member ``index`` (pending updates applied)."""
+        from webbcal.datamodels import ExposureInfo
+
+        m = self.members[index]
+        primary, sci = self.headers(index)
+        return ExposureInfo.from_headers(primary, sci, path=m.path)
+
+    def _meta(self, index: int, *, with_wcs: bool):
+        """What :func:`exposure_transform` needs of member ``index``, as ``load`` would
+        give it (headers with pending updates, gwcs rebuilt for a pending pointing,
+        the SCI shape), read without the planes."""
+        m = self.members[index]
+        if m.model is not None:
+            primary, sci = m.model.header.copy(), m.model.sci_header.copy()
+            wcs, shape = m.model.wcs, np.shape(m.model.data)
+        else:
+            primary, sci, wcs, shape = _read_meta(m.path, with_wcs=with_wcs)
+        for where, header in (("primary", primary), ("sci", sci)):
+            for key, card in m.updates[where].items():
+                header[key] = card
+        if with_wcs and m.wcs_pointing is not None and wcs is not None:
+            wcs = rebuild_wcs(wcs, m.wcs_pointing)
+        return _Meta(primary, sci, wcs if with_wcs else None, shape,
+                     None if m.path is None else str(m.path))
 
     def replace(self, index: int, model, *, path: Path | None = None) -> None:
         """Make ``model`` (already carrying all updates) the member's new content."""
@@ -343,6 +402,48 @@ def _read_planes(path, names: dict, sl) -> dict:
             del raw
             out[key] = a
     return out
+
+
+@dataclass(frozen=True)
+class _Meta:
+    """Headers, gwcs and SCI shape of a member: duck-types an ``ImageModel`` for
+    :func:`exposure_transform` (``data`` is a shape-only stand-in)."""
+
+    header: Any
+    sci_header: Any
+    wcs: Any
+    shape: tuple
+    filename: str | None
+
+    @property
+    def headers(self):
+        return self.header, self.sci_header
+
+    @property
+    def data(self):
+        return np.broadcast_to(np.float32(0), self.shape)
+
+    @property
+    def exposure(self):
+        from webbcal.datamodels import ExposureInfo
+
+        return ExposureInfo.from_headers(self.header, self.sci_header, path=self.filename)
+
+
+def _read_meta(path, *, with_wcs: bool):
+    """(primary, SCI header, gwcs or None, SCI shape) of a cal file, as ``read_image``
+    gives them, without reading any plane."""
+    from webbcal.datamodels._fits import FitsFile, clean_header
+
+    with FitsFile(path) as ff:
+        primary, sci = clean_header(ff.header("PRIMARY")), clean_header(ff.header("SCI"))
+        shape = ff.shape("SCI")
+        wcs = None
+        if with_wcs and "ASDF" in ff:
+            from webbcal.datamodels._asdf import read_asdf_wcs
+
+            wcs = read_asdf_wcs(ff.hdu("ASDF"), ff.path)
+    return primary, sci, wcs, shape
 
 
 def _nodes_of(model):

@@ -49,7 +49,11 @@ exposure for the final mosaic (:class:`~webbcal.steps.image3._drizzle.DrizzleSum
 the contributions of the pixels flagged afterwards are subtracted again, and the
 resample step only finishes the sums (``library.prepared``) when its grid and
 parameters match. Tiles and exposures are work items for ``executor`` (see
-:mod:`webbcal.steps.image3._drizzle`).
+:mod:`webbcal.steps.image3._drizzle`). Run here, each pass reads and maps the next
+exposure in a helper thread while the current one is drizzled or blotted and
+flagged (:class:`~webbcal.steps.image3._drizzle.Ahead`: one exposure ahead, so one
+more exposure's planes in memory), and each single is folded into the sums by one
+fused kernel (``add_single``).
 """
 
 from __future__ import annotations
@@ -78,10 +82,13 @@ class OutlierParams_(StepParams):
     kernel: Literal["square", "point", "turbo"] = param("square", "drizzle kernel")
     maskpt: float = param(0.7, "fraction of the median weight below which a single is ignored")
     snr: str = param("5.0 4.0", "two S/N thresholds (detection, neighbours)")
-    scale: str = param("1.2 0.7", "two derivative scale factors (official)")
+    scale: str = param("1.2 0.7", "two derivative scale factors (official; with "
+                       "exposures aligned by tweakreg, \"0.15 0.1\" with curvature "
+                       "\"0.2 0.1\" leaves fewer cosmic rays on star flanks, see "
+                       "benchmarks/image3.py --outlier-rates)")
     curvature: str = param("0 0", "two factors of |Laplacian of the blot| added to the "
                            "thresholds (webbcal option; 0 0: the official rule; see the "
-                           "module docstring)")
+                           "module docstring; \"0.2 0.1\" with scale \"0.15 0.1\")")
     backg: float = param(0.0, "extra background level")
     grow: int = param(1, "neighbour radius for the second threshold [pixels]")
     blot_interp: Literal["linear", "poly5"] = param(
@@ -153,13 +160,20 @@ class OutlierDetectionStep(Step):
             # here: crf files are written by a thread while the next exposure is flagged
             from concurrent.futures import ThreadPoolExecutor
 
+            from webbcal.steps.image3._drizzle import Ahead
+
+            # and the next exposure is read and mapped while this one is flagged
+            ahead = Ahead(lambda k: self.flag_inputs(library, k, grid), range(len(library)))
             with ThreadPoolExecutor(1) as writer:
                 self._writer, self._writes = writer, []
                 try:
-                    results = map_items(_flag_job, items)
+                    results = [self.flag_member(library, k, median, grid, oparams,
+                                                sums is not None, inputs=ahead.next())
+                               for k in range(len(library))]
                     for fut in self._writes:
                         fut.result()  # re-raise a failed write
                 finally:
+                    ahead.close()
                     self._writer, self._writes = None, []
         else:
             results = map_items(_flag_job, items, executor=executor, workers=workers)
@@ -173,32 +187,46 @@ class OutlierDetectionStep(Step):
         library.header["NOUTLIER"] = (flagged_total, "pixels flagged by outlier_detection")
         return library
 
-    def flag_member(self, library, k, median, grid, oparams, with_contributions=False):
-        """Blot the median onto member ``k``, flag it, write its crf (if saving).
-
-        Returns (k, n_flagged, model or None, crf path or None, contributions or None):
-        the last are what the newly flagged pixels added to the drizzle sums
-        (``with_contributions``), for :class:`DrizzleSums.subtract`.
-        """
-        from webbcal.algorithms.image3.outliers import blot, flag_outliers
+    def flag_inputs(self, library, k, grid):
+        """What :meth:`flag_member` reads and maps for member ``k``: (copy, model,
+        data, err, dq, corners) — ``copy`` True for a file-backed member whose crf is a
+        copy with a new DQ (then only the planes are read, ``model`` None); ``corners``
+        its corner planes on ``grid``. Run a member ahead in a helper thread."""
         from webbcal.algorithms.image3.pixmap import grid_corner_planes
-        from webbcal.algorithms.image3.resample import (contributions, drizzle_weights,
-                                                        variance_planes)
-        from webbcal.datamodels import DQ
 
-        m = library.members[k]
-        # a file-backed member whose crf is a copy with a new DQ: read only the planes
         copy = library.save_crf and library.crf_copyable(k)
+        model = None
         if copy:  # only the planes needed, in two reads (less memory at once)
             planes = library.strided(k, 1, ("data", "err", "dq"))
             data, err, dq = planes["data"], planes["err"], planes["dq"]
         else:
             model = library.load(k)
             data, err, dq = model.data, model.err, model.dq
+        return copy, model, data, err, dq, grid_corner_planes(library.nodes(k), grid)
+
+    def flag_member(self, library, k, median, grid, oparams, with_contributions=False,
+                    inputs=None):
+        """Blot the median onto member ``k``, flag it, write its crf (if saving).
+
+        ``inputs``: :meth:`flag_inputs` of member ``k`` if already made. Returns (k,
+        n_flagged, model or None, crf path or None, contributions or None): the last
+        are what the newly flagged pixels added to the drizzle sums
+        (``with_contributions``), for :class:`DrizzleSums.subtract`.
+        """
+        from webbcal.algorithms.image3.outliers import blot, flag_outliers
+        from webbcal.algorithms.image3.resample import (contributions, drizzle_weights,
+                                                        variance_planes)
+        from webbcal.datamodels import DQ
+
+        m = library.members[k]
+        if inputs is None:
+            inputs = self.flag_inputs(library, k, grid)
+        copy, model, data, err, dq, corners = inputs
+        del inputs
         sky = 0.0 if m.bkgsub else m.bkglevel
-        corners = grid_corner_planes(library.nodes(k), grid)
         blotted = blot(median, corners=corners, interp=self.params.blot_interp)
-        flags = flag_outliers(data - np.float32(sky), err, blotted, params=oparams)
+        dsky = data - np.float32(sky)  # as the sums hold it (DrizzleSums sky_subtracted)
+        flags = flag_outliers(dsky, err, blotted, params=oparams)
         flags &= (dq & int(DQ.DO_NOT_USE)) == 0
         del blotted, err
         contrib = None
@@ -212,11 +240,10 @@ class OutlierDetectionStep(Step):
                                       exptime=m.exptime,
                                       median_weight=self._median_weight(library, k))
             var = variance_planes(vr, vp, vf, data.shape)
-            # the sums hold the data with the sky level removed (DrizzleSums sky_subtracted)
-            contrib = contributions(data - np.float32(sky), corners, weights, var, flags,
+            contrib = contributions(dsky, corners, weights, var, flags,
                                     out_shape=grid.shape, pixfrac=self.params.pixfrac)
             del weights, var, vr, vp, vf
-        del corners
+        del corners, dsky
         n = int(flags.sum())
         status = ("COMPLETE", "webbcal outlier_detection step")
         history = f"webbcal outlier_detection: {n} pixels flagged"
@@ -302,7 +329,8 @@ class OutlierDetectionStep(Step):
         the sums ``(num, wht, var, con)`` of all members for the final mosaic (the
         data as resample uses it: each member's pending sky level removed).
         """
-        from webbcal.algorithms.image3.outliers import median_of_singles
+        from webbcal.algorithms.image3._kernels import add_single
+        from webbcal.algorithms.image3.outliers import median_of_singles, run_rows
         from webbcal.algorithms.image3.pixmap import grid_corner_planes, grid_window
         from webbcal.algorithms.image3.resample import (MosaicAccumulator, drizzle_square_add,
                                                         drizzle_weights, variance_planes)
@@ -318,41 +346,51 @@ class OutlierDetectionStep(Step):
             wht = np.zeros((ny, nx), np.float32)
             var = np.zeros((3, ny, nx), np.float32)
             con = np.zeros(((len(library) + 31) // 32, ny, nx), np.int32)
-            num_k = np.empty((ny, nx), np.float32)
+            num_k = np.zeros((ny, nx), np.float32)
         mw, added = [], []
-        for k in over:
-            m = library.members[k]
-            nodes = library.nodes(k)
+
+        def prepare(k):
+            """Member k's block for this tile: (row0, data minus sky, corners, weights,
+            variances); I/O and pixel map, run a member ahead in a helper thread."""
+            m, nodes = library.members[k], library.nodes(k)
+            win = grid_window(nodes, tile, margin=6)
+            w = library.window(k, win)
+            weights = drizzle_weights(w.dq, w.var_rnoise, weight_type=dparams.weight_type,
+                                      exptime=m.exptime,
+                                      median_weight=self._median_weight(library, k))
+            v = variance_planes(w.var_rnoise, w.var_poisson, w.var_flat, weights.shape)
+            # sky removed before drizzling (as resample does): the sums and the single
             sky = 0.0 if m.bkgsub else m.bkglevel
-            i = len(added)
-            if fused:
-                win = grid_window(nodes, tile, margin=6)
-                r0 = win[0]
-                w = library.window(k, win)
-                weights = drizzle_weights(w.dq, w.var_rnoise,
-                                          weight_type=dparams.weight_type, exptime=m.exptime,
-                                          median_weight=self._median_weight(library, k))
-                v = variance_planes(w.var_rnoise, w.var_poisson, w.var_flat, weights.shape)
-                num_k[:] = 0
-                wht_k = whts[i]
-                # sky removed before drizzling (as resample does): the sums and the single
-                ok = drizzle_square_add(num_k, wht_k, var, con, w.data - np.float32(sky),
-                                        grid_corner_planes(nodes, tile, window=win), weights, v,
-                                        pixfrac=dparams.pixfrac, row0=r0, con_index=k)
+            return (win[0], w.data - np.float32(sky),
+                    grid_corner_planes(nodes, tile, window=win), weights, v)
+
+        from webbcal.steps.image3._drizzle import Ahead
+
+        ahead = Ahead(prepare, over if fused else [])
+        try:
+            for k in over:
+                m = library.members[k]
+                sky = 0.0 if m.bkgsub else m.bkglevel
+                i = len(added)
+                if fused:
+                    r0, data, corners, weights, v = ahead.next()
+                    wht_k = whts[i]
+                    ok = drizzle_square_add(num_k, wht_k, var, con, data, corners, weights, v,
+                                            pixfrac=dparams.pixfrac, row0=r0, con_index=k)
+                    del data, corners, weights, v
+                    if ok:  # num += num_k, wht += wht_k, single, num_k = 0: one pass
+                        run_rows(add_single, ny, num_k, wht_k, num, wht, sci[i])
+                else:
+                    acc = MosaicAccumulator(tile.shape, dparams, variances=False)
+                    ok = add_member(acc, library, k, tile, sky=sky)
+                    if ok:
+                        single = acc.finalize()
+                        sci[i], whts[i] = single.sci, single.wht
                 if ok:
-                    num += num_k
-                    wht += wht_k
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        np.divide(num_k, wht_k, out=sci[i], where=wht_k > 0)
-            else:
-                acc = MosaicAccumulator(tile.shape, dparams, variances=False)
-                ok = add_member(acc, library, k, tile, sky=sky)
-                if ok:
-                    single = acc.finalize()
-                    sci[i], whts[i] = single.sci, single.wht
-            if ok:
-                mw.append(self._median_weight(library, k))
-                added.append(k)
+                    mw.append(self._median_weight(library, k))
+                    added.append(k)
+        finally:
+            ahead.close()
         sums = (num, wht, var, con) if fused else None
         if not added:
             return None, sums, added

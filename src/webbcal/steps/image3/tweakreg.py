@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,19 +62,94 @@ def _pa(ra, dec):
                                  np.cos(d0) * np.sin(d1) - np.sin(d0) * np.cos(d1) * np.cos(r1 - r0)))
 
 
-def read_refcat(path):
-    """(RA, Dec) [deg] columns of a reference catalog (``ra``/``dec``, any case)."""
-    from astropy.table import Table
+_RA_NAMES, _DEC_NAMES = ("ra", "ra_icrs", "raj2000"), ("dec", "de_icrs", "dej2000")
 
+
+def read_refcat(path):
+    """(RA, Dec) [deg] columns of a reference catalog (``ra``/``dec``, any case).
+
+    A plain ECSV file (space-delimited, float64 coordinates, no quoting or missing
+    values, like the simulator's) is read directly; anything else with
+    ``astropy.table.Table.read`` (same values: a test compares them).
+    """
     from webbcal.datamodels import FormatError
+
+    fast = _read_plain_ecsv(path)
+    if fast is not None:
+        return fast
+    from astropy.table import Table
 
     t = Table.read(path)
     cols = {c.lower(): c for c in t.colnames}
-    ra = next((cols[c] for c in ("ra", "ra_icrs", "raj2000") if c in cols), None)
-    dec = next((cols[c] for c in ("dec", "de_icrs", "dej2000") if c in cols), None)
+    ra = next((cols[c] for c in _RA_NAMES if c in cols), None)
+    dec = next((cols[c] for c in _DEC_NAMES if c in cols), None)
     if ra is None or dec is None:
         raise FormatError(path, "columns", "ra and dec", ", ".join(t.colnames))
     return np.asarray(t[ra], np.float64), np.asarray(t[dec], np.float64)
+
+
+_ECSV_COLUMN = re.compile(r"^# - \{name: ([A-Za-z_][\w]*), datatype: ([a-z0-9]+)\}$")
+
+
+def _read_plain_ecsv(path):
+    """(ra, dec) float64 of a plain ECSV catalog, or None if it is not that simple."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.startswith("# %ECSV") or '"' in text or "'" in text:
+        return None
+    lines = text.splitlines()
+    header = [ln for ln in lines if ln.startswith("#")]
+    body = [ln for ln in lines if ln.strip() and not ln.startswith("#")]
+    if len(header) + len(body) + sum(1 for ln in lines if not ln.strip()) != len(lines):
+        return None
+    types = {}
+    for ln in header[1:]:
+        m = _ECSV_COLUMN.match(ln)
+        if m:
+            types[m.group(1)] = m.group(2)
+        elif ln not in ("# ---", "# datatype:", "# schema: astropy-2.0"):
+            return None  # meta, delimiter, units, formats ...: astropy's job
+    if not body or body[0].split() != list(types):
+        return None
+    names = [n.lower() for n in types]
+    ra = next((names.index(c) for c in _RA_NAMES if c in names), None)
+    dec = next((names.index(c) for c in _DEC_NAMES if c in names), None)
+    if ra is None or dec is None or types[body[0].split()[ra]] != "float64" \
+            or types[body[0].split()[dec]] != "float64":
+        return None
+    rows = [ln.split() for ln in body[1:]]
+    if any(len(r) != len(names) for r in rows):
+        return None
+    try:
+        return (np.array([float(r[ra]) for r in rows], np.float64),
+                np.array([float(r[dec]) for r in rows], np.float64))
+    except ValueError:
+        return None
+
+
+def _prefetch_nodes(library):
+    """Start computing every member's sky nodes in a thread; returns the thread.
+
+    Nodes need only headers and the gwcs; with real cal files reading the gwcs is
+    the slow part (asdf and its extensions load once per process: ~2 s of CPU), and
+    it overlaps the star finding on the planes this way. Errors are left for the
+    main thread: a member whose nodes failed here is computed again there, raising.
+    """
+    import threading
+
+    def run():
+        for k in range(len(library)):
+            try:
+                library.nodes(k)
+            except Exception:  # noqa: BLE001 - recomputed (and reported) by the caller
+                return
+
+    thread = threading.Thread(target=run, name="webbcal-tweakreg-nodes", daemon=True)
+    thread.start()
+    return thread
 
 
 class TweakRegStep(Step):
@@ -94,15 +170,18 @@ class TweakRegStep(Step):
         p = self.params
         groups = library.groups()
         stars, pointings = {}, {}
-        for idx in groups.values():  # each member read once
+        prefetch = _prefetch_nodes(library)
+        for idx in groups.values():  # each member's SCI, ERR, DQ read once
             for k in idx:
-                model = library.load(k)
-                pointings[k] = model.exposure.pointing
-                bad = (model.dq & int(DQ.DO_NOT_USE | DQ.SATURATED)) != 0
-                stars[k] = find_stars(model.data, model.err, mask=bad, snr=p.snr_threshold,
-                                      fwhm=p.kernel_fwhm, max_stars=p.brightest)
-                del model
+                pointings[k] = library.exposure(k).pointing
+                planes = library.strided(k, 1, ("data", "err", "dq"))
+                bad = (planes["dq"] & np.uint32(DQ.DO_NOT_USE | DQ.SATURATED)) != 0
+                stars[k] = find_stars(planes["data"], planes["err"], mask=bad,
+                                      snr=p.snr_threshold, fwhm=p.kernel_fwhm,
+                                      max_stars=p.brightest)
+                del planes, bad
                 log.info("tweakreg: %s: %d stars", library.members[k].name, len(stars[k].x))
+        prefetch.join()
         nodes = [library.nodes(k) for k in range(len(library))]
         centres = np.array([[n.ra[n.ra.shape[0] // 2, n.ra.shape[1] // 2],
                              n.dec[n.dec.shape[0] // 2, n.dec.shape[1] // 2]] for n in nodes])
