@@ -54,7 +54,7 @@ def _convolve_cols(img, kern):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # tweakreg runs it on members in threads
 def smooth_masked(data, good, kern, min_weight):
     """Normalised separable convolution: Σ k·g·d / Σ k·g.
 
@@ -362,7 +362,7 @@ def _n_local_maxima(data, mask, stop):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # tweakreg runs it on members in threads
 def star_peaks(smooth, data, bad, threshold, edge, max_peak_fraction):
     """Star candidates of :func:`webbcal.algorithms.image3.tweakreg.find_stars`.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -171,16 +172,21 @@ class TweakRegStep(Step):
         groups = library.groups()
         stars, pointings = {}, {}
         prefetch = _prefetch_nodes(library)
-        for idx in groups.values():  # each member's SCI, ERR, DQ read once
-            for k in idx:
+
+        def detect(k):  # each member's SCI, ERR, DQ read once
+            planes = library.strided(k, 1, ("data", "err", "dq"))
+            bad = (planes["dq"] & np.uint32(DQ.DO_NOT_USE | DQ.SATURATED)) != 0
+            return find_stars(planes["data"], planes["err"], mask=bad, snr=p.snr_threshold,
+                              fwhm=p.kernel_fwhm, max_stars=p.brightest)
+
+        # two members at a time: reads and the GIL-free smoothing / peak kernels of one
+        # overlap the other's (the results do not depend on the order)
+        order = [k for idx in groups.values() for k in idx]
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="webbcal-stars") as pool:
+            for k, found in zip(order, pool.map(detect, order)):
                 pointings[k] = library.exposure(k).pointing
-                planes = library.strided(k, 1, ("data", "err", "dq"))
-                bad = (planes["dq"] & np.uint32(DQ.DO_NOT_USE | DQ.SATURATED)) != 0
-                stars[k] = find_stars(planes["data"], planes["err"], mask=bad,
-                                      snr=p.snr_threshold, fwhm=p.kernel_fwhm,
-                                      max_stars=p.brightest)
-                del planes, bad
-                log.info("tweakreg: %s: %d stars", library.members[k].name, len(stars[k].x))
+                stars[k] = found
+                log.info("tweakreg: %s: %d stars", library.members[k].name, len(found.x))
         prefetch.join()
         nodes = [library.nodes(k) for k in range(len(library))]
         centres = np.array([[n.ra[n.ra.shape[0] // 2, n.ra.shape[1] // 2],
