@@ -196,8 +196,8 @@ def _watershed(data, markers, mask):
     """Marker-seeded watershed of −``data`` inside ``mask`` (8-connected, ties
     first-in first-out, as skimage's); labels in place of ``markers``.
 
-    A binary min-heap on parallel arrays keyed by (−value, age), written out inline
-    (one function compiles faster than a family of small helpers).
+    A binary min-heap on parallel arrays keyed by (−value, age): pops written out
+    here, pushes (seeds and neighbours) through :func:`_heap_push`.
     """
     ny, nx = data.shape
     size = markers.size
@@ -244,35 +244,30 @@ def _watershed(data, markers, mask):
                 if 0 <= yy < ny and 0 <= xx < nx and mask[yy, xx] and markers[yy, xx] == 0:
                     markers[yy, xx] = lab
                     q2 = yy * nx + xx
-                    # push q2 (sift up)
-                    key[n], age[n], pix[n] = -np.float64(d1[q2]), t, q2
+                    n = _heap_push(key, age, pix, n, -np.float64(d1[q2]), t, q2)
                     t += 1
-                    i = n
-                    n += 1
-                    while i > 0:
-                        par = (i - 1) // 2
-                        if key[i] < key[par] or (key[i] == key[par] and age[i] < age[par]):
-                            key[i], key[par] = key[par], key[i]
-                            age[i], age[par] = age[par], age[i]
-                            pix[i], pix[par] = pix[par], pix[i]
-                            i = par
-                        else:
-                            break
             continue
-        key[n], age[n], pix[n] = kq, t, q  # push a seed (sift up)
+        n = _heap_push(key, age, pix, n, kq, t, q)  # a seed
         t += 1
-        i = n
-        n += 1
-        while i > 0:
-            par = (i - 1) // 2
-            if key[i] < key[par] or (key[i] == key[par] and age[i] < age[par]):
-                key[i], key[par] = key[par], key[i]
-                age[i], age[par] = age[par], age[i]
-                pix[i], pix[par] = pix[par], pix[i]
-                i = par
-            else:
-                break
     return markers
+
+
+@njit(cache=True)
+def _heap_push(key, age, pix, n, k, a, q):
+    """Push (key k, age a, pixel q) onto the min-heap of :func:`_watershed` holding
+    ``n`` entries (sift up); returns the new size."""
+    key[n], age[n], pix[n] = k, a, q
+    i = n
+    while i > 0:
+        par = (i - 1) // 2
+        if key[i] < key[par] or (key[i] == key[par] and age[i] < age[par]):
+            key[i], key[par] = key[par], key[i]
+            age[i], age[par] = age[par], age[i]
+            pix[i], pix[par] = pix[par], pix[i]
+            i = par
+        else:
+            break
+    return n + 1
 
 
 @njit(cache=True)
