@@ -160,21 +160,13 @@ def run_chain(world, out: Path, *, grid_from=None, skip_jump=False, log=print) -
 
     ``grid_from``: an i2d path whose grid the mosaic must use (the twin's run);
     ``skip_jump``: detector1 without its jump step (outlier_detection alone)."""
+    from webbcal.commands.demo import stage_inputs
     from webbcal.pipelines import pipeline_class
 
     paths = {}
     for stage in ("detector1", "image2", "image3"):
         t, c = time.perf_counter(), time.process_time()
-        if stage == "detector1":
-            inputs = [Path(p) for p in world.uncal_files]
-        elif stage == "image2":
-            inputs = sorted((out / "detector1").glob("*_rate.fits"))
-        else:
-            inputs = []
-            for asn in world.associations:
-                local = out / "image2" / Path(asn).name
-                local.write_bytes(Path(asn).read_bytes())
-                inputs.append(local)
+        inputs = stage_inputs(world, out, stage)
         steps = {"jump": {"skip": True}} if skip_jump and stage == "detector1" else {}
         if stage == "image3":
             steps = {"tweakreg": {"abs_refcat": str(world.reference_catalog)},

@@ -40,6 +40,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
 
 
+def stage_inputs(world, out: Path, stage: str) -> list[Path]:
+    """Inputs of ``stage`` for a simulated ``world`` whose products go under
+    ``out/<stage>``: the uncal files, detector1's rate files, or the world's level-3
+    associations copied into ``out/image2`` (their members are image2 products)."""
+    if stage == "detector1":
+        return [Path(p) for p in world.uncal_files]
+    if stage == "image2":
+        return sorted((out / "detector1").glob("*_rate.fits"))
+    inputs = []
+    for asn in world.associations:
+        local = out / "image2" / Path(asn).name
+        local.write_bytes(Path(asn).read_bytes())
+        inputs.append(local)
+    return inputs
+
+
 def run_stages(world, out: Path, *, stages=("detector1", "image2", "image3"),
                timings: list | None = None, products: dict | None = None, log=print,
                before=None, abs_refcat=None) -> dict:
@@ -78,16 +94,7 @@ def run_stages(world, out: Path, *, stages=("detector1", "image2", "image3"),
         if stage not in have:
             continue
         waited = before(stage) if before is not None else 0.0
-        if stage == "detector1":
-            inputs = [Path(p) for p in world.uncal_files]
-        elif stage == "image2":
-            inputs = sorted((out / "detector1").glob("*_rate.fits"))
-        else:
-            inputs = []
-            for asn in world.associations:  # members are image2 products: go beside them
-                local = out / "image2" / Path(asn).name
-                local.write_bytes(Path(asn).read_bytes())
-                inputs.append(local)
+        inputs = stage_inputs(world, out, stage)
         if not inputs:
             continue
         steps = {}
