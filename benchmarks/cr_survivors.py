@@ -130,11 +130,9 @@ def survivors(diff: np.ndarray, err: np.ndarray, x, y, *, nsigma: float = 5.0,
 
 def coverage(con: np.ndarray) -> np.ndarray:
     """Number of exposures per mosaic pixel from the CON planes (nplanes, ny, nx) int32."""
-    n = np.zeros(con.shape[1:], np.int32)
-    for plane in con.view(np.uint32):
-        for b in range(32):
-            n += ((plane >> np.uint32(b)) & np.uint32(1)).astype(np.int32)
-    return n
+    from webbcal.algorithms.image3.resample import context_coverage
+
+    return context_coverage(con)
 
 
 def near_snowballs(shape, snowballs, pad: float = 2.0) -> np.ndarray:

@@ -282,6 +282,7 @@ def outlier_rates(seeds, variants, details=False) -> int:
 
     from webbcal.algorithms.image3.pixmap import grid_pixmap
     from webbcal.datamodels import DQ, read_image
+    from webbcal.algorithms.image3.resample import context_coverage
     from webbcal.pipelines.image3 import Image3Pipeline
 
     def run(scene, folder, interp, scale, curv, extra, skip=False):
@@ -290,13 +291,6 @@ def outlier_rates(seeds, variants, details=False) -> int:
                  "outlier_detection": {"blot_interp": interp, "scale": scale,
                                        "curvature": curv, "skip": skip, **extra}}
         return Image3Pipeline(steps=steps).run(asn)
-
-    def coverage(mosaic):
-        n = np.zeros(mosaic.data.shape, int)
-        for plane in mosaic.con.view(np.uint32):
-            for b in range(32):
-                n += (plane >> np.uint32(b)) & np.uint32(1)
-        return n
 
     totals = {v: np.zeros(6, int) for v in variants}
     with tempfile.TemporaryDirectory() as tmp:
@@ -318,7 +312,7 @@ def outlier_rates(seeds, variants, details=False) -> int:
                 same = run(masked, Path(tmp) / f"cm{seed}{v}", interp, scale, curv, extra,
                            True)
                 m, c, grid = lib.mosaic, ref.mosaic, lib.grid
-                deep = ndimage.minimum_filter(coverage(m), size=5) >= 3
+                deep = ndimage.minimum_filter(context_coverage(m.con), size=5) >= 3
                 t = totals[v]
                 for k, mask in enumerate(scene.cr_masks):
                     pm = grid_pixmap(lib.members[k].nodes, grid)

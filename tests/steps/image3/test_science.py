@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from webbcal.algorithms.image3.resample import context_coverage
+
 from _image3_scene import truth_match
 
 
@@ -21,11 +23,7 @@ def _isolated(scene, radius_arcsec=0.35):
 
 
 def _coverage(mosaic):
-    ncov = np.zeros(mosaic.data.shape, int)
-    for plane in mosaic.con.view(np.uint32):
-        for b in range(32):
-            ncov += (plane >> np.uint32(b)) & np.uint32(1)
-    return ncov
+    return context_coverage(mosaic.con).astype(int)
 
 
 def _bright_isolated(run):

@@ -41,7 +41,8 @@ import numpy as np
 
 from webbcal.datamodels.dqflags import DQ
 
-__all__ = ["DrizzleParams", "Mosaic", "MosaicAccumulator", "drizzle_weights",
+__all__ = ["DrizzleParams", "Mosaic", "MosaicAccumulator", "context_coverage",
+           "drizzle_weights",
            "corners_from_centers", "centers_from_corners", "variance_planes",
            "drop_geometry", "drizzle_square_add", "Contributions", "contributions",
            "median_ivm", "block_median", "WEIGHT_TYPES"]
@@ -86,6 +87,30 @@ WEIGHT_TYPES = ("ivm", "ivm-med", "ivm-smed", "exptime")
 
 #: Block size [input pixels] of the ``ivm-smed`` block median.
 SMED_BLOCK = 16
+
+
+def context_coverage(con) -> np.ndarray:
+    """Number of exposures per mosaic pixel: the bits set in the context planes.
+
+    Parameters
+    ----------
+    con : ndarray (nplanes, ny, nx) int32
+        CON planes (bit ``k % 32`` of plane ``k // 32`` set where member ``k`` landed).
+
+    Returns
+    -------
+    ndarray (ny, nx) int16
+    """
+    planes = np.ascontiguousarray(con).view(np.uint32)
+    n = np.zeros(planes.shape[1:], np.int16)
+    count = getattr(np, "bitwise_count", None)  # numpy >= 2.0
+    for plane in planes:
+        if count is not None:
+            n += count(plane).astype(np.int16)
+        else:
+            for b in range(32):
+                n += ((plane >> np.uint32(b)) & np.uint32(1)).astype(np.int16)
+    return n
 
 
 def median_ivm(var_rnoise, dq) -> float:

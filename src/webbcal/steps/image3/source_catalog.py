@@ -281,11 +281,9 @@ def _coverage(mosaic, n_members: int):
     con = getattr(mosaic, "con", None)
     if con is None or np.size(con) == 0:
         return np.full(mosaic.data.shape, max(int(n_members), 1), np.int16)
-    planes = np.ascontiguousarray(con).view(np.uint32).reshape(-1, *mosaic.data.shape)
-    n = np.zeros(mosaic.data.shape, np.int16)
-    for plane in planes:
-        n += np.bitwise_count(plane)
-    return n
+    from webbcal.algorithms.image3.resample import context_coverage
+
+    return context_coverage(np.reshape(con, (-1, *mosaic.data.shape)))
 
 
 def _native_scale(library) -> float:
