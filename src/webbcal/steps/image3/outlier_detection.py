@@ -334,7 +334,7 @@ class OutlierDetectionStep(Step):
         from webbcal.algorithms.image3.pixmap import grid_corner_planes, grid_window
         from webbcal.algorithms.image3.resample import (MosaicAccumulator, drizzle_square_add,
                                                         drizzle_weights, variance_planes)
-        from webbcal.steps.image3._drizzle import add_member
+        from webbcal.steps.image3._drizzle import Ahead, add_member
 
         ny, nx = tile.shape
         over = [k for k in range(len(library))
@@ -363,8 +363,6 @@ class OutlierDetectionStep(Step):
             sky = 0.0 if m.bkgsub else m.bkglevel
             return (win[0], w.data - np.float32(sky),
                     grid_corner_planes(nodes, tile, window=win), weights, v)
-
-        from webbcal.steps.image3._drizzle import Ahead
 
         ahead = Ahead(prepare, over if fused else [])
         try:
