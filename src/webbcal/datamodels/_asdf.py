@@ -8,13 +8,16 @@ has the gwcs at ``meta.wcs``. asdf and gwcs are imported only when needed.
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 
 import numpy as np
 
 from webbcal.datamodels._errors import FormatError
 
-__all__ = ["make_asdf_hdu", "read_asdf_wcs"]
+__all__ = ["make_asdf_hdu", "read_asdf_wcs", "read_wcs_evaluator"]
+
+log = logging.getLogger("webbcal.datamodels")
 
 
 def make_asdf_hdu(tree: dict):
@@ -27,6 +30,32 @@ def make_asdf_hdu(tree: dict):
     data = np.frombuffer(buffer.getvalue(), dtype=np.uint8)[None, :]
     column = fits.Column(name="ASDF_METADATA", format=f"{data.shape[1]}B", array=data)
     return fits.BinTableHDU.from_columns([column], name="ASDF")
+
+
+def read_wcs_evaluator(hdu, path=None):
+    """``meta.wcs`` of an ``ASDF`` extension for evaluating pixel → sky only.
+
+    A :class:`webbcal.datamodels._gwcs_eval.GwcsEval` read without asdf/gwcs when
+    every transform is one it evaluates (NIRCam level-2 and mosaic gwcs), else the
+    gwcs from :func:`read_asdf_wcs` (the reason is logged at debug level); None when
+    the tree has no ``meta.wcs``. Both have ``forward_transform(x, y) -> (ra, dec)``.
+
+    Raises
+    ------
+    FormatError
+        The extension does not hold a readable ASDF file.
+    """
+    from webbcal.datamodels._gwcs_eval import Unsupported, wcs_from_asdf
+
+    try:
+        raw = np.asarray(hdu.data["ASDF_METADATA"]).tobytes()
+    except Exception:  # noqa: BLE001 - read_asdf_wcs names the problem
+        return read_asdf_wcs(hdu, path)
+    try:
+        return wcs_from_asdf(raw, path)
+    except Unsupported as exc:
+        log.debug("%s: gwcs read with asdf (%s)", path, exc)
+    return read_asdf_wcs(hdu, path)
 
 
 def read_asdf_wcs(hdu, path=None):

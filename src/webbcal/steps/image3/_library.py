@@ -347,7 +347,10 @@ class ExposureLibrary:
             primary, sci = m.model.header.copy(), m.model.sci_header.copy()
             wcs, shape = m.model.wcs, np.shape(m.model.data)
         else:
-            primary, sci, wcs, shape = _read_meta(m.path, with_wcs=with_wcs)
+            # a pending pointing needs the full gwcs (rebuild_wcs); else the light
+            # evaluator (no asdf/gwcs import) does
+            full = with_wcs and m.wcs_pointing is not None
+            primary, sci, wcs, shape = _read_meta(m.path, with_wcs=with_wcs, full=full)
         for where, header in (("primary", primary), ("sci", sci)):
             for key, card in m.updates[where].items():
                 header[key] = card
@@ -430,9 +433,14 @@ class _Meta:
         return ExposureInfo.from_headers(self.header, self.sci_header, path=self.filename)
 
 
-def _read_meta(path, *, with_wcs: bool):
+def _read_meta(path, *, with_wcs: bool, full: bool = False):
     """(primary, SCI header, gwcs or None, SCI shape) of a cal file, as ``read_image``
-    gives them, without reading any plane."""
+    gives them, without reading any plane.
+
+    The gwcs is for evaluating pixel → sky only: a ``GwcsEval`` read without asdf,
+    gwcs or astropy.modeling (:mod:`webbcal.datamodels._gwcs_eval`) when it can be,
+    else (or with ``full``) the gwcs read by asdf."""
+    from webbcal.datamodels._asdf import read_asdf_wcs, read_wcs_evaluator
     from webbcal.datamodels._fits import FitsFile, clean_header
 
     with FitsFile(path) as ff:
@@ -440,9 +448,8 @@ def _read_meta(path, *, with_wcs: bool):
         shape = ff.shape("SCI")
         wcs = None
         if with_wcs and "ASDF" in ff:
-            from webbcal.datamodels._asdf import read_asdf_wcs
-
-            wcs = read_asdf_wcs(ff.hdu("ASDF"), ff.path)
+            read = read_asdf_wcs if full else read_wcs_evaluator
+            wcs = read(ff.hdu("ASDF"), ff.path)
     return primary, sci, wcs, shape
 
 
