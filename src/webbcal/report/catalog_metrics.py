@@ -4,7 +4,9 @@
   ``coarse_radius_arcsec`` (the offset is measured on a coarse match, removed, and the
   final match is made within ``radius_arcsec``; the residuals keep the offset).
 * :func:`isolation_mask`: true sources without a comparably bright neighbour.
-* :func:`astrometry_stats`: median offset and RMS of the S/N > 50 point sources.
+* :func:`astrometry_stats`: median offset and RMS of the S/N > 50 point sources;
+  :func:`pair_residuals_mas` gives the residuals of a second set of positions of the
+  same matched pairs (the catalog's windowed centroids next to its official ones).
 * :func:`photometry_stats`: median measured/true total flux of isolated S/N > 50 point
   sources and the reduced chi-square of their flux residuals against the catalog errors.
 
@@ -22,7 +24,8 @@ import numpy as np
 from webbcal.report.metrics import CatalogMatch, match_catalogs
 
 __all__ = ["OffsetMatch", "match_with_offset", "isolation_mask", "AstrometryStats",
-           "astrometry_stats", "PhotometryStats", "photometry_stats", "chi2_interval", "SNR_MIN"]
+           "astrometry_stats", "pair_residuals_mas", "PhotometryStats", "photometry_stats",
+           "chi2_interval", "SNR_MIN"]
 
 #: S/N threshold of the astrometric and photometric samples (issues 5 and 6).
 SNR_MIN = 50.0
@@ -131,6 +134,20 @@ def astrometry_stats(dra_mas: np.ndarray, ddec_mas: np.ndarray) -> AstrometrySta
     return AstrometryStats(int(dra.size), mra, mdec,
                            float(np.sqrt(np.mean(dra ** 2 + ddec ** 2))),
                            float(np.sqrt(np.mean((dra - mra) ** 2 + (ddec - mdec) ** 2))))
+
+
+def pair_residuals_mas(ra: np.ndarray, dec: np.ndarray, ra_true: np.ndarray,
+                       dec_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Measured − true (ΔRA·cos Dec, ΔDec) in mas of paired positions (m,) in deg, in
+    :func:`~webbcal.report.metrics.match_catalogs`' flat-sky convention (cos of the
+    mean true Dec), so they compare with a match's ``dra_mas``/``ddec_mas``."""
+    ra, dec = np.asarray(ra, float), np.asarray(dec, float)
+    ra_true, dec_true = np.asarray(ra_true, float), np.asarray(dec_true, float)
+    if ra_true.size == 0:
+        return np.zeros(0), np.zeros(0)
+    cosd = np.cos(np.deg2rad(np.mean(dec_true)))
+    return (((ra - ra_true + 180.0) % 360.0 - 180.0) * cosd * 3.6e6,
+            (dec - dec_true) * 3.6e6)
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,9 @@ class MosaicMetrics:
     ``snr`` catalog S/N of the total flux, ``is_point`` the truth says star,
     ``sample`` the validation sample: isolated, unflagged point sources with
     S/N > 50; ``astrometry`` and ``photometry`` the statistics of that sample.
+    Positions are the catalog's ``sky_centroid`` (the official centroid definition);
+    ``astrometry_win`` the same pairs' statistics with its windowed centroids
+    (``sky_centroid_win``; None when the catalog has none).
     ``catalog_mag`` (n_catalog,) and ``truth_mag`` (n_truth_in_field,) for number
     counts; ``x``, ``y`` catalog pixel positions; ``against``: ``"truth"``,
     ``"reference catalog"`` (positions only; ``sample`` = S/N > 50) or ``"none"``.
@@ -247,6 +250,7 @@ class MosaicMetrics:
     y: np.ndarray
     timings: dict[str, dict[str, float]]
     against: str = "truth"
+    astrometry_win: C.AstrometryStats | None = None
 
 
 def mosaic_metrics(mosaic: Mosaic, truth_dir: Path | None, *,
@@ -287,11 +291,13 @@ def _mosaic_metrics(mosaic: Mosaic, truth_dir: Path | None,
     is_point = sample = none
     phot = C.photometry_stats(empty, empty, empty)
     n_field = 0
+    ref_ra = ref_dec = empty  # the matched catalog's positions (truth or reference)
     src = truth_table(truth_dir, "sources")
     against = "none"
     if src is not None and f"flux_{filt.lower()}" in src.colnames:
         against = "truth"
         sra, sdec = np.asarray(src["ra"], float), np.asarray(src["dec"], float)
+        ref_ra, ref_dec = sra, sdec
         tflux = _column(src, (f"flux_{filt.lower()}",), "uJy")  # µJy when unitless
         infield = _in_footprint(mosaic.i2d, sci, sra, sdec)
         n_field = int(infield.sum())
@@ -312,6 +318,7 @@ def _mosaic_metrics(mosaic: Mosaic, truth_dir: Path | None,
     elif reference_catalog is not None and Path(reference_catalog).exists():
         ref = cached_table(Path(reference_catalog))
         rra, rdec = _radec(ref)
+        ref_ra, ref_dec = rra, rdec
         n_field = int(_in_footprint(mosaic.i2d, sci, rra, rdec).sum())
         om = C.match_with_offset(ra, dec, rra, rdec, use=bright)
         against = "reference catalog"
@@ -321,10 +328,16 @@ def _mosaic_metrics(mosaic: Mosaic, truth_dir: Path | None,
     m = om.match
     astro = C.astrometry_stats(m.dra_mas[sample], m.ddec_mas[sample]) if sample.size \
         else C.astrometry_stats(empty, empty)
+    astro_win = None
+    win = _radec(cat, "sky_centroid_win")
+    if win is not None:  # the windowed centroids of the same pairs
+        im, it = m.index_measured[sample], m.index_truth[sample]
+        dra, ddec = C.pair_residuals_mas(win[0][im], win[1][im], ref_ra[it], ref_dec[it])
+        astro_win = C.astrometry_stats(dra, ddec)
     return MosaicMetrics(mosaic.stem, filt, len(cat), n_field, m, om.offset_ra_mas,
                          om.offset_dec_mas, ratio, tmag, snr[m.index_measured], is_point,
                          sample, astro, phot, M.abmag_from_ujy(flux), tmag_all, x, y,
-                         _timings(primary), against)
+                         _timings(primary), against, astro_win)
 
 
 def _isolated(truth_dir, ra, dec, flux) -> np.ndarray:
@@ -360,13 +373,17 @@ def _first(cat, names) -> str:
     return next((n for n in names if n in cat.colnames), names[0])
 
 
-def _radec(cat) -> tuple[np.ndarray, np.ndarray]:
-    if "sky_centroid" in cat.colnames:
-        sc = cat["sky_centroid"]
+def _radec(cat, name: str | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(RA, Dec) deg of the SkyCoord column ``name`` (None when missing); by default
+    ``sky_centroid``, else plain ``ra``/``dec`` columns."""
+    col = name or "sky_centroid"
+    if col in cat.colnames:
+        sc = cat[col]
         return np.asarray(sc.ra.deg, float), np.asarray(sc.dec.deg, float)
-    if "sky_centroid.ra" in cat.colnames:  # the ECSV serialization of the SkyCoord
-        return (_column(cat, ("sky_centroid.ra",), "deg"),
-                _column(cat, ("sky_centroid.dec",), "deg"))
+    if f"{col}.ra" in cat.colnames:  # the ECSV serialization of the SkyCoord
+        return _column(cat, (f"{col}.ra",), "deg"), _column(cat, (f"{col}.dec",), "deg")
+    if name is not None:
+        return None
     return np.asarray(cat["ra"], float), np.asarray(cat["dec"], float)
 
 

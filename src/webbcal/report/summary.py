@@ -84,6 +84,10 @@ def _mosaic_rows(m) -> list[tuple[str, str, str]]:
                  (f"{tag}: astrometry rms (mas)", f"{a.rms:.1f}", f"< {lw}"),
                  (f"{tag}: astrometry rms about the median (mas)", f"{a.rms_relative:.1f}",
                   f"< {lw}")]
+        w = getattr(m, "astrometry_win", None)  # the catalog's windowed centroids
+        if w is not None and w.n:
+            rows.append((f"{tag}: astrometry rms, windowed centroids (mas)",
+                         f"{w.rms:.1f} ({w.rms_relative:.1f} about the median)", f"< {lw}"))
     if p.n:
         rows += [(f"{tag}: median flux ratio (total flux / true)", f"{p.median_ratio:.3f}",
                   "0.98 - 1.02"),

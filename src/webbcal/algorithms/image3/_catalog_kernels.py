@@ -116,10 +116,18 @@ def label_components(mask, n_pixels):
 
 
 @njit(cache=True)
-def label_stats(segm, n, smooth, a, b):
+def label_stats(segm, n, smooth, a, b, bad):
     """Per label 1..n: pixel count, bounding box (y0, y1, x0, x1, half-open), the
-    (y, x) of the brightest ``smooth`` pixel, and the sums of images ``a`` and ``b``
-    (float32, same shape) over the label. Arrays indexed by label (size n + 1)."""
+    (y, x) of the brightest ``smooth`` pixel, the sums of images ``a`` and ``b``
+    (float32, same shape) over the label, and the moments (Σw, Σw·x, Σw·y) of the
+    label's centroid.
+
+    The centroid Σw·x / Σw, Σw·y / Σw is photutils' ``SourceCatalog.centroid`` with
+    ``convolved_data = smooth`` (the official catalog's ``xcentroid``/``ycentroid``):
+    w is ``smooth`` with negative, non-finite and ``bad`` (ny, nx bool; a (0, 0)
+    array: none) pixels taken as zero; photutils gives NaN where Σw = 0. Arrays
+    indexed by label (size n + 1), the moments float64 (pixels from 0).
+    """
     ny, nx = segm.shape
     count = np.zeros(n + 1, np.int64)
     box = np.empty((n + 1, 4), np.int64)
@@ -132,6 +140,10 @@ def label_stats(segm, n, smooth, a, b):
     px = np.zeros(n + 1, np.int64)
     sa = np.zeros(n + 1)
     sb = np.zeros(n + 1)
+    m0 = np.zeros(n + 1)
+    mx = np.zeros(n + 1)
+    my = np.zeros(n + 1)
+    use_bad = bad.size > 0
     for y in range(ny):
         for x in range(nx):
             lab = segm[y, x]
@@ -149,7 +161,13 @@ def label_stats(segm, n, smooth, a, b):
                 peak[lab] = v
                 py[lab] = y
                 px[lab] = x
-    return count, box, py, px, sa, sb
+            if v > 0 and v < np.inf and not (use_bad and bad[y, x]):
+                w = np.float64(v)
+                m0[lab] += w
+                mx[lab] += w * x
+                my[lab] += w * y
+    return count, box, py, px, sa, sb, m0, mx, my
+
 
 
 @njit(cache=True)

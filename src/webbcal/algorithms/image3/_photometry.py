@@ -12,7 +12,7 @@ import numpy as np
 __all__ = ["cutouts", "windowed_centroids", "ApertureTable", "drizzle_noise_correlation",
            "aperture_variance_factor", "circle_box_overlap", "circle_weights", "source_mask",
            "empty_aperture_factors", "median_in_circles", "coverage_changes",
-           "segment_centroid"]
+           "segment_centroid", "lost_weight"]
 
 
 def _g(u, r):
@@ -305,3 +305,26 @@ def segment_centroid(smooth, segm, label, box, x, y):
         return x, y
     return (float((w.sum(axis=0) * np.arange(x0, x1)).sum() / s),
             float((w.sum(axis=1) * np.arange(y0, y1)).sum() / s))
+
+
+def lost_weight(weight, x, y, half: int, *, margin: int = 4, min_lost: float = 0.02):
+    """Fraction (n, 2·half+1, 2·half+1) of the full drizzle weight missing in the
+    mosaic pixels about each source's nearest pixel (``x``, ``y`` (n,), 0-based).
+
+    The full weight is the largest of ``weight`` (ny, nx) within ``half`` +
+    ``margin`` pixels: with pixfrac 1 each exposure's drops tile the mosaic, so the
+    weight is flat (to the ~1 % of the pixel-area variation) except where some
+    exposure's pixels were flagged. Losses below ``min_lost`` count as 0; pixels off
+    the image or without weight as 0 too (they are masked, and flagged, elsewhere).
+    """
+    h = int(half) + int(margin)
+    xi, yi = np.rint(x).astype(int), np.rint(y).astype(int)
+    c = cutouts(np.asarray(weight, np.float32), xi, yi, h, fill=0.0).astype(np.float64)
+    c = np.where(np.isfinite(c), c, 0.0)
+    full = c.reshape(c.shape[0], -1).max(axis=1)
+    m = int(margin)
+    inner = c[:, m:c.shape[1] - m, m:c.shape[2] - m]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lost = np.where((inner > 0) & (full[:, None, None] > 0),
+                        1.0 - inner / full[:, None, None], 0.0)
+    return np.where(lost >= min_lost, lost, 0.0)

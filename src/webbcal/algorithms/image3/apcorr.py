@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["PSF_FWHM_ARCSEC", "ApertureSet", "psf_fwhm", "aperture_set", "aperture_set_from_psf",
-           "exposure_phase_sigma"]
+           "exposure_phase_sigma", "pixel_phase_sigma", "stamp_flux",
+           "correction_uncertainty"]
 
 #: NIRCam PSF FWHM [arcsec] by filter (JDox, empirical, 2023 table).
 PSF_FWHM_ARCSEC = {
@@ -51,7 +52,12 @@ class ApertureSet:
     a pixel centre: small apertures on a mosaic sampling the PSF at ~1 FWHM lose or
     gain a few per cent with the phase, so :meth:`corrections_at` interpolates it
     (periodic bilinear). ``fraction_sigma`` is the fractional uncertainty of each
-    correction (the phase model's residual, see :func:`correction_uncertainty`).
+    correction (the phase model's residual, see :func:`correction_uncertainty`);
+    ``exposure_sigma`` the scatter of one exposure's enclosed fraction over its own
+    sub-pixel phase (:func:`exposure_phase_sigma`); ``pixel_sigma`` (k, k) float64,
+    when present, the same scatter per mosaic pixel about the source's pixel, as a
+    fraction of the total flux (:func:`pixel_phase_sigma`, for
+    :meth:`lost_data_sigma`).
     """
 
     ee: tuple[int, ...]
@@ -61,6 +67,7 @@ class ApertureSet:
     phase_fractions: np.ndarray | None = field(default=None, repr=False, compare=False)
     fraction_sigma: tuple[float, ...] = ()
     exposure_sigma: tuple[float, ...] = ()
+    pixel_sigma: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def total_sigma(self, n_exposures) -> np.ndarray:
         """Fractional uncertainty (n,) of the largest aperture's correction for sources
@@ -72,6 +79,37 @@ class ApertureSet:
         fs = self.fraction_sigma[-1] if self.fraction_sigma else 0.0
         es = self.exposure_sigma[-1] if self.exposure_sigma else 0.0
         return np.sqrt(fs**2 + es**2 / n)
+
+    def lost_data_sigma(self, lost, n_exposures) -> np.ndarray:
+        """Fractional total-flux uncertainty (n,) of sources whose mosaic pixels lost
+        part of their exposures' weight (pixels flagged in some exposure).
+
+        ``lost`` (n, k, k): fraction of the full drizzle weight missing in each mosaic
+        pixel about the source's nearest pixel (k odd, centred; 0 = nothing lost);
+        ``n_exposures`` (n,). Where an exposure is missing, a pixel holds the mean of
+        the others, each sampling the undersampled PSF at its own sub-pixel phase, so
+        the pixel deviates from the all-exposure mean that the corrections assume.
+        With the pixel's per-exposure scatter s (``pixel_sigma``, a fraction of the
+        total flux) and a lost weight fraction d of N equally weighted exposures, the
+        deviation's variance is d · s² / (N (1 − d)) (d = 1/N: one exposure missing,
+        s² / (N (N − 1))); pixels are summed as independent. 0 without
+        ``pixel_sigma``.
+        """
+        lost = np.asarray(lost, np.float64)
+        n_src = lost.shape[0]
+        if self.pixel_sigma is None or n_src == 0:
+            return np.zeros(n_src)
+        s2 = np.asarray(self.pixel_sigma, np.float64) ** 2
+        k, m = lost.shape[-1], s2.shape[0]
+        if k > m:  # crop the cutouts to the map
+            a = (k - m) // 2
+            lost = lost[:, a:a + m, a:a + m]
+        elif k < m:
+            a = (m - k) // 2
+            s2 = s2[a:a + k, a:a + k]
+        d = np.clip(np.where(np.isfinite(lost), lost, 0.0), 0.0, 0.99)
+        n = np.maximum(np.asarray(n_exposures, np.float64), 1.0).reshape(-1, 1, 1)
+        return np.sqrt((d / (n * (1.0 - d)) * s2[None]).sum(axis=(1, 2)))
 
     def corrections_at(self, x, y) -> np.ndarray:
         """Corrections (n, n_radii) for sources at 0-based pixel positions ``x``, ``y`` (n,)."""
@@ -130,14 +168,17 @@ def aperture_set(fwhm_arcsec: float, *, input_scale: float, output_scale: float,
     measured = table.mean(axis=(0, 1))
     # each exposure's own sub-pixel phase (see exposure_phase_sigma), on the same model
     scale = output_scale / input_scale
-    exp_sigma = exposure_phase_sigma(_gaussian_detector_psf(fwhm_arcsec / input_scale),
-                                     _OVERSAMPLE, radii=tuple(float(r) * scale for r in radii),
+    det_psf = _gaussian_detector_psf(fwhm_arcsec / input_scale)
+    exp_sigma = exposure_phase_sigma(det_psf, _OVERSAMPLE,
+                                     radii=tuple(float(r) * scale for r in radii),
                                      drop=pixfrac, out_pixel=scale)
     return ApertureSet(tuple(int(e) for e in ee), tuple(float(r) for r in radii),
                        tuple(float(1.0 / f) for f in measured), float(sigma),
                        phase_fractions=table,
                        fraction_sigma=correction_uncertainty(table),
-                       exposure_sigma=exp_sigma)
+                       exposure_sigma=exp_sigma,
+                       pixel_sigma=pixel_phase_sigma(det_psf, _OVERSAMPLE, drop=pixfrac,
+                                                     out_pixel=scale))
 
 
 _OVERSAMPLE = 8
@@ -203,21 +244,33 @@ def circle_sums(image, cx, cy, radii) -> np.ndarray:
     return (w * cut).sum(axis=(1, 2))
 
 
-def correction_uncertainty(table, *, floor: float = 0.003) -> tuple[float, ...]:
+def correction_uncertainty(table, *, floor: float = 0.0) -> tuple[float, ...]:
     """Fractional uncertainty (per radius) of phase-interpolated aperture corrections.
 
-    Two terms in quadrature: the bilinear interpolation residual, estimated as a
-    quarter of the phase table's largest step between neighbouring nodes, and a
-    ``floor`` for the PSF model itself (the mosaic PSF is modelled as the detector PSF
-    blurred by the drizzle drop and output pixel; the real one depends on each
-    exposure's own sub-pixel phase). Centroid errors of S/N > 50 sources (< 0.05 px)
-    change an aperture's enclosed flux only to second order and are left out.
+    The bilinear interpolation residual, estimated as a quarter of the phase table's
+    largest step between neighbouring nodes, and ``floor``, the PSF model's own
+    uncertainty, in quadrature. Each exposure's own sub-pixel phase is a separate
+    term (:func:`exposure_phase_sigma`, ÷ √N in :meth:`ApertureSet.total_sigma`).
+    Centroid errors of S/N > 50 sources (< 0.05 px) change an aperture's enclosed
+    flux only to second order and are left out.
 
-    The floor dominates bright stars' total-flux errors (~0.3 % of ~0.4 % at S/N 100 –
-    300). Measured against the simulator's truth (isolated stars, S/N > 50, 90 %
-    aperture), the floor that makes the reduced χ² 1 is 0.16 – 0.23 % in F200W (two
-    worlds, 20 and 36 stars) and 0.36 % in F444W (61 stars): 0.003 lies between
-    (see the source_catalog step's notes).
+    ``floor`` is 0 by default: the catalog's PSF (:func:`webbcal.simulate.psf_model`)
+    is the one the simulator draws stars with, so the model has no error of its own
+    there; real data need the reference PSF's error instead (a wavefront or colour
+    mismatch of the ~90 % aperture's correction; the official APCORR files give none).
+    The former 0.3 % floor stood in for two things that are not random PSF-model
+    errors (2026-11-24, isolated S/N > 50 stars vs the simulator's truth, 90 %
+    aperture): a common +0.19 % offset — corrections normalised to every sample of
+    the PSF table instead of its stamp (:func:`stamp_flux`), now fixed — and, in
+    F444W, flux errors that no error term should absorb (stars of S/N 60 – 120 1.0 %
+    low, in the 70 – 90 % annulus; three stars 3 – 4σ off). Without the floor, with
+    the exposure-phase and lost-data terms (:meth:`ApertureSet.lost_data_sigma`):
+    ceers-pointing F200W, 153 stars, median ratio 1.000, χ² 1.13 (95 % for right
+    errors: 0.79 – 1.24; was 1.002 / 0.65); ceers-mini F200W, 20 stars, 1.000 / 1.12
+    (was 1.002 / 0.60); ceers-mini F444W, 61 stars, 0.999 / 1.77 (was 1.000 / 1.05;
+    1.24 without the three). The remaining F200W excess is at the bright end and
+    follows the mosaic's y (a ~0.25 % step between the two detector rows), a
+    calibration difference rather than noise.
     """
     table = np.asarray(table, np.float64)
     out = []
@@ -238,8 +291,9 @@ def aperture_set_from_psf(psf_oversampled, oversample: int, *, input_scale: floa
     ----------
     psf_oversampled : ndarray (n, n)
         The detector PSF (already integrated over an input pixel) sampled
-        ``oversample``× finer than input pixels, centred, summing to the total flux
-        convention (e.g. :func:`webbcal.simulate.psf_model` ``.data``).
+        ``oversample``× finer than input pixels, centred (e.g.
+        :func:`webbcal.simulate.psf_model` ``.data``). Its total flux is that of its
+        pixel stamp (:func:`stamp_flux`), the simulator's truth convention.
     oversample : int
     input_scale, output_scale : float
         Detector and mosaic pixel scales [arcsec].
@@ -253,7 +307,7 @@ def aperture_set_from_psf(psf_oversampled, oversample: int, *, input_scale: floa
     from scipy.ndimage import map_coordinates, uniform_filter1d
 
     img = np.asarray(psf_oversampled, np.float64)
-    total = img.sum() / oversample**2
+    total = stamp_flux(img, oversample)
     for width in (pixfrac * oversample, output_scale / input_scale * oversample):
         w = max(int(round(width)), 1)
         img = uniform_filter1d(uniform_filter1d(img, w, axis=0, mode="constant"), w, axis=1,
@@ -295,7 +349,42 @@ def aperture_set_from_psf(psf_oversampled, oversample: int, *, input_scale: floa
     return ApertureSet(tuple(int(e) for e in ee), tuple(float(r) for r in radii),
                        tuple(float(1.0 / f) for f in fr), float("nan"),
                        phase_fractions=table, fraction_sigma=correction_uncertainty(table),
-                       exposure_sigma=exp_sigma)
+                       exposure_sigma=exp_sigma,
+                       pixel_sigma=pixel_phase_sigma(np.asarray(psf_oversampled, np.float64),
+                                                     oversample, drop=pixfrac,
+                                                     out_pixel=scale))
+
+
+def stamp_flux(psf_oversampled, oversample: int) -> float:
+    """Total flux of a tabulated PSF: the sum of its centred pixel stamp.
+
+    The stamp samples the (pixel-integrated) PSF at the input-pixel centres, every
+    ``oversample`` samples from the centre (index (n − 1) / 2), over the largest
+    whole-pixel half-size that leaves a one-pixel margin, ``(n − 1) / 2 // oversample
+    − 1`` pixels — :attr:`webbcal.simulate.psf.PSF.radius`, whose stamps the
+    simulator normalises to unit sum and calls a star's true flux. Summing every
+    sample instead (÷ oversample²) also counts the margin and the pixel-integration
+    spill beyond the stamp: 1.0018 (F200W) / 1.0020 (F444W) for ``psf_model``, which
+    made every aperture correction, hence every total flux, that much too high.
+
+    Parameters
+    ----------
+    psf_oversampled : ndarray (n, n) float64
+        Odd-sized, centred.
+    oversample : int
+
+    Returns
+    -------
+    float
+        In the table's units × pixels (1.0 for ``psf_model``).
+    """
+    img = np.asarray(psf_oversampled, np.float64)
+    c = (img.shape[0] - 1) // 2
+    half = c // oversample - 1
+    if half < 1:
+        return float(img.sum() / oversample**2)
+    lo, hi = c - half * oversample, c + half * oversample + 1
+    return float(img[lo:hi:oversample, lo:hi:oversample].sum())
 
 
 def exposure_phase_sigma(psf_oversampled, oversample: int, *, radii, drop: float = 1.0,
@@ -337,35 +426,69 @@ def exposure_phase_sigma(psf_oversampled, oversample: int, *, radii, drop: float
     """
     from webbcal.algorithms.image3._photometry import circle_weights
 
+    radii_out = np.asarray(radii, np.float64) / out_pixel
+    out = np.zeros(len(radii_out))
+    for pox, poy, stamps in _exposure_stamps(psf_oversampled, oversample, drop, out_pixel,
+                                             None, n_out, n_in):
+        n_o = stamps.shape[-1] // 2
+        # circle about the star: the star sits at −po from the central mosaic pixel
+        w = circle_weights(np.full(radii_out.size, -pox), np.full(radii_out.size, -poy),
+                           radii_out, n_o)
+        fr = np.einsum("pyx,ryx->pr", stamps, w)
+        out += (fr.std(axis=0) / fr.mean(axis=0)) ** 2
+    return tuple(float(v) for v in np.sqrt(out / n_out**2))
+
+
+def pixel_phase_sigma(psf_oversampled, oversample: int, *, drop: float = 1.0,
+                      out_pixel: float = 1.0, half: int = 6, n_out: int = 3,
+                      n_in: int = 4) -> np.ndarray:
+    """Per-pixel scatter of one exposure's drizzled star over its sub-pixel phase.
+
+    The same drizzled stamps as :func:`exposure_phase_sigma` (one per input phase, at
+    ``n_out`` × ``n_out`` mosaic phases); for each mosaic pixel within ``half`` of
+    the star's pixel, the standard deviation over input phases as a fraction of the
+    star's total flux (:func:`stamp_flux`), RMS over mosaic phases. For a
+    well-sampled PSF it tends to 0; for NIRCam F200W at the native scale the central
+    pixel's is ~0.7 % of the flux. Used by :meth:`ApertureSet.lost_data_sigma`.
+
+    Returns
+    -------
+    ndarray (2·half + 1, 2·half + 1) float64
+    """
+    acc = np.zeros((2 * half + 1, 2 * half + 1))
+    for _, _, stamps in _exposure_stamps(psf_oversampled, oversample, drop, out_pixel, half,
+                                         n_out, n_in):
+        acc += stamps.var(axis=0)
+    return np.sqrt(acc / n_out**2)
+
+
+def _exposure_stamps(psf_oversampled, oversample, drop, out_pixel, half_out, n_out, n_in):
+    """Yield (pox, poy, stamps) per mosaic phase: stamps (n_in², 2·h + 1, 2·h + 1)
+    float64 of one exposure's drizzled star at each input phase, as fractions of the
+    total flux, h = ``half_out`` (None: all mosaic pixels the stamp reaches).
+
+    The drizzled stamp is Oyᵀ V Ox with V the pixel-integrated PSF at the input pixel
+    centres and O the 1-D drop/mosaic-pixel overlaps (÷ drop)."""
     psf = np.asarray(psf_oversampled, np.float64)
     c = (psf.shape[0] - 1) // 2
     half = int(c // oversample) - 1  # whole input pixels either side of the centre
     k = np.arange(-half, half + 1)
     step = max(oversample // n_in, 1)
     phases_in = np.arange(-(oversample // 2), oversample - oversample // 2, step)  # samples
-    total = psf.sum() / oversample**2
-    n_o = int(np.ceil((half + drop) / out_pixel)) + 1  # mosaic pixels either side
+    total = stamp_flux(psf, oversample)
+    n_o = int(np.ceil((half + drop) / out_pixel)) + 1 if half_out is None else int(half_out)
     j = np.arange(-n_o, n_o + 1)
-    radii_out = np.asarray(radii, np.float64) / out_pixel
 
     def overlaps(ph, po):  # (input pixel, mosaic pixel) 1-D overlap / drop
         lo = np.maximum(k[:, None] + ph - drop / 2, (j[None, :] + po - 0.5) * out_pixel)
         hi = np.minimum(k[:, None] + ph + drop / 2, (j[None, :] + po + 0.5) * out_pixel)
         return np.clip(hi - lo, 0.0, None) / drop
 
-    out = np.zeros(len(radii_out))
     phases_out = (np.arange(n_out) + 0.5) / n_out - 0.5
     for poy in phases_out:
         for pox in phases_out:
-            # circle about the star: the star sits at −po from the central mosaic pixel
-            w = circle_weights(np.full(radii_out.size, -pox), np.full(radii_out.size, -poy),
-                               radii_out, n_o)
-            fr = []
-            for sy in phases_in:
-                for sx in phases_in:
-                    v = psf[c + k[:, None] * oversample + sy, c + k[None, :] * oversample + sx]
-                    stamp = overlaps(sy / oversample, poy).T @ v @ overlaps(sx / oversample, pox)
-                    fr.append((w * stamp).sum(axis=(1, 2)) / total)
-            fr = np.asarray(fr)
-            out += (fr.std(axis=0) / fr.mean(axis=0)) ** 2
-    return tuple(float(v) for v in np.sqrt(out / n_out**2))
+            stamps = [overlaps(sy / oversample, poy).T
+                      @ psf[c + k[:, None] * oversample + sy, c + k[None, :] * oversample + sx]
+                      @ overlaps(sx / oversample, pox)
+                      for sy in phases_in for sx in phases_in]
+            yield pox, poy, np.asarray(stamps) / total

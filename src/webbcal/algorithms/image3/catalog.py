@@ -6,9 +6,11 @@ with ``npixels`` connected pixels (8-connectivity), and every segment of at leas
 2 × ``npixels`` pixels is deblended with photutils' ``deblend_sources`` algorithm
 (32 exponential levels, contrast 0.001) re-implemented as numba kernels
 (:mod:`._catalog_kernels`): photutils' import alone cost ~2 s of CPU per run.
-Measurement, vectorized over sources (:mod:`._photometry`): windowed centroids,
-exact-overlap aperture fluxes at three radii (the official catalog's radii enclose
-30/50/70 % of the PSF energy) and, optionally, a fourth, larger one; the total flux
+Measurement, vectorized over sources (:mod:`._photometry`): two centroids, the
+official one (the segment's first moment of the smoothed image, photutils'
+``SourceCatalog.centroid``) and the windowed one (closer to the truth, the centre of
+the apertures), exact-overlap aperture fluxes at three radii (the official catalog's
+radii enclose 30/50/70 % of the PSF energy) and, optionally, a fourth, larger one; the total flux
 is the last (largest) aperture's times its correction (the official catalog uses the
 70 % one; a ~90 % aperture is insensitive to each exposure's sub-pixel phase and
 per-pixel drizzle weights, which scatter a 70 % aperture's flux by ~1 % on
@@ -37,10 +39,13 @@ Errors. The mosaic ERR must already hold every per-pixel term (read noise, sky a
   factor over the drizzle model's is added for the sky variance under each aperture
   (ceers-mini: 1.22× the model's noise at the 90 % radius in both F200W and F444W);
 * the total-flux correction of a point source is uncertain by a fraction
-  (``ApertureSet.total_sigma``: the phase model's residual and each exposure's
-  sub-pixel-phase scatter over √N, N from ``coverage``) added in quadrature. For an
-  undersampled PSF and a small total aperture this term dominates bright stars'
-  errors (~1.4 %/√N for F200W at the native scale and a 90 % aperture).
+  (``ApertureSet.total_sigma``: the phase model's interpolation residual and each
+  exposure's sub-pixel-phase scatter over √N, N from ``coverage``; no floor: the
+  PSF model is the simulator's) added in quadrature (~0.05 % for F200W at the native
+  scale and a 90 % aperture, N = 3: the statistical error dominates to S/N ~1000);
+* where pixels near a source lost part of an exposure's weight (``weight``: flagged
+  in that exposure), the mosaic there is the mean of the other exposures' sub-pixel
+  phases, not of all: ``ApertureSet.lost_data_sigma`` more, in quadrature.
 
 Not modelled (a mosaic property, see the source_catalog step): with the official
 per-pixel ``ivm`` drizzle weights, star cores that lost groups in one exposure weigh
@@ -89,7 +94,13 @@ class CatalogParams:
 class SourceTable:
     """Measured sources; every array has one entry per source.
 
-    ``x``, ``y`` are 0-based mosaic pixels; fluxes in Jy when a pixel area was given;
+    ``x``, ``y`` (0-based mosaic pixels) are the official catalog's centroids: the
+    first moment of the smoothed detection image over the source's segment (photutils'
+    ``SourceCatalog.centroid`` with ``convolved_data``; negative and masked pixels count
+    as zero); ``x_win``, ``y_win`` the windowed centroids (SExtractor XWIN/YWIN; the
+    segment moment where masked pixels make a hole at the peak), closer to the true
+    positions, on which the apertures and Kron ellipses are centred. Fluxes in Jy when
+    a pixel area was given;
     ``aper_flux`` / ``aper_flux_err`` are (n_sources, n_radii) for the radii (the three
     EE apertures, optionally a fourth, larger one for the total flux: the total comes
     from the last radius);
@@ -102,6 +113,8 @@ class SourceTable:
     label: np.ndarray
     x: np.ndarray
     y: np.ndarray
+    x_win: np.ndarray
+    y_win: np.ndarray
     aper_flux: np.ndarray
     aper_flux_err: np.ndarray
     aper_total_flux: np.ndarray
@@ -233,7 +246,7 @@ def _deblend(smooth, segm, n, n_pixels, *, n_levels=32, contrast=0.001):
     """
     from webbcal.algorithms.image3._catalog_kernels import deblend_segment, label_stats
 
-    count, box = label_stats(segm, n, smooth, smooth, smooth)[:2]
+    count, box = label_stats(segm, n, smooth, smooth, smooth, np.zeros((0, 0), bool))[:2]
     out = np.zeros_like(segm)
     parent = [0]
     for lab in range(1, n + 1):
@@ -256,7 +269,7 @@ def _deblend(smooth, segm, n, n_pixels, *, n_levels=32, contrast=0.001):
 
 def measure_sources(sci, err, *, params: CatalogParams = CatalogParams(),
                     pixel_area_sr: float | None = None, mask=None,
-                    apertures=None, coverage=None) -> SourceTable:
+                    apertures=None, coverage=None, weight=None) -> SourceTable:
     """Detect, deblend and measure sources on a background-dominated image.
 
     Parameters
@@ -272,6 +285,13 @@ def measure_sources(sci, err, *, params: CatalogParams = CatalogParams(),
     apertures : webbcal.algorithms.image3.apcorr.ApertureSet, optional
         Radii, sub-pixel-phase-dependent corrections and their uncertainty; overrides
         ``params.aperture_radii``/``aperture_corrections``.
+    coverage : ndarray (ny, nx) int, optional
+        Exposures per mosaic pixel (N of the exposure-phase term; flag bit 4).
+    weight : ndarray (ny, nx) float32, optional
+        The mosaic's drizzle weight (WHT): where pixels near a source lost part of
+        their exposures' weight (flagged in some exposure), the total flux is
+        uncertain by ``apertures.lost_data_sigma`` more. Assumes pixfrac ≥ 1, whose
+        weight maps are flat where nothing was lost.
     """
     from webbcal.algorithms.image3._catalog_kernels import label_components, label_stats
     from webbcal.algorithms.image3._photometry_kernels import circle_sums
@@ -308,20 +328,33 @@ def measure_sources(sci, err, *, params: CatalogParams = CatalogParams(),
     else:
         blended = np.zeros(n, bool)
     labels = np.arange(1, n + 1, dtype=np.int32)
-    count, box, y0, x0, iso, iso_var = label_stats(segm, n, smooth, zero_data, var)
+    count, box, y0, x0, iso, iso_var, m0, mx, my = label_stats(segm, n, smooth, zero_data,
+                                                               var, bad)
+    # two centroids: the official one (photutils' SourceCatalog.centroid on the
+    # convolved image: the segment's first moment of ``smooth``, negative and masked
+    # pixels zeroed; label_stats) and the windowed one, closer to the truth (ceers-mini
+    # F200W against the simulator's positions: stars 0.7 vs 1.8 mas RMS, galaxies 3.7 vs
+    # 9.1 mas), on which the apertures and Kron fluxes are centred
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_seg, y_seg = mx[1:] / m0[1:], my[1:] / m0[1:]  # NaN: no positive unmasked flux
     x, y = windowed_centroids(zero_data, x0[1:].astype(np.float64), y0[1:].astype(np.float64),
                               params.kernel_fwhm / 2.3548)
     # a hole of masked pixels at the peak (a star core lost in every exposure) inside
     # unmasked surroundings: the small window locks onto the hole's rim (ceers-mini
-    # F200W: six S/N ~300 stars 37 to 118 mas off); their centroid is the segment's
-    # first moment of the smoothed image (the official definition) instead, which the
-    # symmetric wings hold. Sources cut by the footprint's edge keep the window.
+    # F200W: six S/N ~300 stars 37 to 118 mas off); their windowed centroid is the
+    # segment moment of ``smooth`` *with* the hole's pixels, which the masked smoothing
+    # fills from the symmetric wings (zeroing them, as the official centroid does, pulls
+    # the moment away from the hole: 0.18 px for a 2 × 2 hole beside the peak). Sources
+    # cut by the footprint's edge keep the window.
     near = cutouts(bad, x0[1:], y0[1:], 6, fill=True)
     rim = near[:, 0].any(axis=1) | near[:, -1].any(axis=1) | near[:, :, 0].any(axis=1) \
         | near[:, :, -1].any(axis=1)
     holed = np.flatnonzero(near[:, 4:9, 4:9].any(axis=(1, 2)) & ~rim)
     for j in holed:
         x[j], y[j] = segment_centroid(smooth, segm, j + 1, box[j + 1], x[j], y[j])
+    # a segment without unmasked positive flux (photutils: NaN) takes the windowed one
+    no_seg = ~np.isfinite(x_seg)
+    x_seg, y_seg = np.where(no_seg, x, x_seg), np.where(no_seg, y, y_seg)
 
     if apertures is not None:
         radii = apertures.radii
@@ -332,6 +365,12 @@ def measure_sources(sci, err, *, params: CatalogParams = CatalogParams(),
             ix = np.clip(np.rint(x).astype(int), 0, sci.shape[1] - 1)
             n_exp = np.asarray(coverage)[iy, ix]
         frac_sig = apertures.total_sigma(n_exp)
+        if weight is not None and apertures.pixel_sigma is not None \
+                and params.drizzle_drop >= 0.99 * params.input_step:
+            from webbcal.algorithms.image3._photometry import lost_weight
+
+            lost = lost_weight(weight, x, y, apertures.pixel_sigma.shape[0] // 2)
+            frac_sig = np.hypot(frac_sig, apertures.lost_data_sigma(lost, n_exp))
     else:
         radii = params.aperture_radii
         corr = np.full(x.size, params.aperture_corrections[-1])
@@ -379,7 +418,7 @@ def measure_sources(sci, err, *, params: CatalogParams = CatalogParams(),
     with np.errstate(divide="ignore", invalid="ignore"):
         concentration = aper_flux[:, 2] / aper_flux[:, 0]
     return SourceTable(
-        label=labels.astype(np.int32), x=x, y=y,
+        label=labels.astype(np.int32), x=x_seg, y=y_seg, x_win=x, y_win=y,
         aper_flux=aper_flux, aper_flux_err=aper_err,
         aper_total_flux=total, aper_total_flux_err=total_err,
         isophotal_flux=iso, isophotal_flux_err=iso_err,
@@ -408,6 +447,6 @@ def _kron(data, var, x, y, area, params, f_large):
 
 def _empty(shape, bkg, rms) -> SourceTable:
     z = np.zeros(0)
-    return SourceTable(np.zeros(0, np.int32), z, z, np.zeros((0, 3)), np.zeros((0, 3)), z, z,
-                       z, z, z, z, z, np.zeros(0, np.int32), np.zeros(shape, np.int32),
+    return SourceTable(np.zeros(0, np.int32), z, z, z, z, np.zeros((0, 3)), np.zeros((0, 3)),
+                       z, z, z, z, z, z, z, np.zeros(0, np.int32), np.zeros(shape, np.int32),
                        float(bkg), float(rms))

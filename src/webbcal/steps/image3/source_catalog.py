@@ -5,6 +5,15 @@ noise correlation and the aperture-correction uncertainty) with aperture radii
 enclosing 30/50/70 % of the PSF energy (:mod:`webbcal.algorithms.image3.apcorr`) and
 builds an astropy Table with the official column names; fluxes in Jy, magnitudes AB.
 
+Centroids: ``xcentroid``, ``ycentroid``, ``sky_centroid`` keep the official definition
+(photutils ``SourceCatalog.centroid`` on the convolved image: the first moment of the
+smoothed, background-subtracted detection image over each deblended segment, negative
+and masked pixels zeroed), so the catalog compares with the official one position by
+position; ``xcentroid_win``, ``ycentroid_win``, ``sky_centroid_win`` are windowed
+centroids (SExtractor XWIN/YWIN), closer to the true positions (ceers-mini F200W vs
+the simulator's truth: stars 0.7 vs 1.8 mas RMS, galaxies 3.7 vs 9.1 mas), and the
+aperture and Kron photometry is centred on them (metadata ``photometry_centre``).
+
 Photometric accuracy depends on the mosaic: with the official per-pixel ``ivm``
 drizzle weights, star cores whose pixels lost groups to saturation or jumps in one
 exposure get less weight there than the wings, so the mosaic PSF is not a
@@ -18,17 +27,16 @@ the per-pixel errors (empty apertures: 1.22× the modelled noise), and stars cro
 an exposure edge (flag bit 4; their χ² was 7.8). Now: F200W 1.0016, χ² 0.62 (20
 unflagged stars; the one edge star had χ² 9.5), F444W 1.0004, χ² 1.13 (61 stars).
 
-Is F200W's χ² 0.62 a sign of too large errors? Not a significant one (2026-11-24): for
-20 stars with right errors the reduced χ² falls in 0.48 – 1.71 (95 %; P(χ² ≤ 0.62) =
-0.09), and lowering the S/N cut adds no stars (all 20 isolated unflagged stars have
-S/N > 100). Another world (ceers-pointing, NRCA1+NRCA2, 6 exposures): 36 stars, ratio
-1.0022, χ² 0.74 (95 %: 0.59 – 1.51); both together 0.70 for 56 (0.66 – 1.40). The
-statistical part of the errors is right: without the correction's 0.3 % floor
-(:func:`~webbcal.algorithms.image3.apcorr.correction_uncertainty`) χ² is 1.67 / 2.79
-(F200W, the two worlds) and 2.44 (F444W); the floor that would give χ² = 1 is 0.16 % /
-0.23 % in F200W (0.09 % / 0.11 % once the common +0.16 / +0.22 % flux offset is
-removed) and 0.36 % in F444W. The fixed 0.3 % sits between the two filters' needs; no
-filter-specific value was fitted.
+F200W's χ² 0.6 – 0.65 (2026-11-24) meant too large errors: a 0.3 % floor on the
+aperture correction stood in for a common +0.19 % offset (corrections normalised to
+all samples of the PSF table instead of the pixel stamp that defines the simulator's
+flux, :func:`~webbcal.algorithms.image3.apcorr.stamp_flux`). Now the floor is 0 (the
+PSF model is the simulator's), a lost-data term covers stars whose pixels lost part
+of an exposure (``weight`` = WHT), and: ceers-pointing F200W (24 exposures, 153
+stars) ratio 1.000, χ² 1.13 (95 %: 0.79 – 1.24); ceers-mini F200W 1.000 / 1.12 (20);
+F444W 0.999 / 1.77 (61 stars: 1.24 without three 3 – 4σ stars; S/N < 120 stars are
+1.0 % low in the 70 – 90 % annulus, a flux error, not an error-model one). See
+:func:`~webbcal.algorithms.image3.apcorr.correction_uncertainty`.
 
 Cost (CPU, demo F200W mosaic, warm process): 1.3 s → 0.8 s: the aperture corrections
 measured on the simulated PSF (~0.3 s) are cached on disk
@@ -78,20 +86,42 @@ class SourceCatalogParams(StepParams):
                                   "follows sky steps between exposures left by skymatch")
 
 
+_CENTROID = ("the official centroid: first moment of the smoothed, background-subtracted "
+             "detection image over the source segment (photutils SourceCatalog.centroid)")
+_CENTROID_WIN = ("the windowed centroid (SExtractor XWIN/YWIN, Gaussian window of the "
+                 "detection kernel): closer to the true position; the aperture and Kron "
+                 "photometry is centred on it")
+
+
 def catalog_table(sources, grid, apertures):
-    """Official-layout catalog (astropy Table) from a ``SourceTable`` on ``grid``."""
+    """Official-layout catalog (astropy Table) from a ``SourceTable`` on ``grid``.
+
+    ``xcentroid``, ``ycentroid``, ``sky_centroid`` are the official catalog's centroids
+    (segment first moment of the smoothed image); ``xcentroid_win``, ``ycentroid_win``,
+    ``sky_centroid_win`` the windowed ones (photutils' names), on which the aperture and
+    Kron photometry is centred. Pixel columns are 0-based and unitless (as the official
+    ones); the SkyCoord columns carry descriptions, the pixel ones are described in
+    ``meta``.
+    """
     from astropy import units as u
     from astropy.coordinates import SkyCoord
     from astropy.table import QTable
 
     from webbcal.algorithms.image3.catalog import abmag
 
-    ra, dec = grid.pixel_to_world(sources.x, sources.y)
     t = QTable()
     t["label"] = sources.label.astype(np.int32)
-    t["xcentroid"] = sources.x
-    t["ycentroid"] = sources.y
-    t["sky_centroid"] = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
+    for suffix, x, y, what in (("", sources.x, sources.y, _CENTROID),
+                               ("_win", sources.x_win, sources.y_win, _CENTROID_WIN)):
+        ra, dec = grid.pixel_to_world(x, y)
+        t[f"xcentroid{suffix}"] = x  # unitless pixels, as the official catalog
+        t[f"ycentroid{suffix}"] = y
+        t[f"sky_centroid{suffix}"] = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
+        t[f"sky_centroid{suffix}"].info.description = f"ICRS position of {what}"
+        # pixel columns: described in the metadata (a column description would send
+        # the report's fast ECSV reader to astropy's slow one, ~1 s per catalog)
+        t.meta[f"xcentroid{suffix}, ycentroid{suffix}"] = f"0-based pixel of {what}"
+    t.meta["photometry_centre"] = "xcentroid_win, ycentroid_win"
     for k, ee in enumerate(apertures.ee[:3]):
         t[f"aper{ee}_flux"] = sources.aper_flux[:, k] * u.Jy
         t[f"aper{ee}_flux_err"] = sources.aper_flux_err[:, k] * u.Jy
@@ -194,7 +224,8 @@ class SourceCatalogStep(Step):
         area = float(mosaic.sci_header["PIXAR_SR"])
         sources = measure_sources(mosaic.data, mosaic.err, params=cparams, pixel_area_sr=area,
                                   mask=~(mosaic.wht > 0), apertures=apertures,
-                                  coverage=_coverage(mosaic, len(library.members)))
+                                  coverage=_coverage(mosaic, len(library.members)),
+                                  weight=mosaic.wht)
         table = catalog_table(sources, grid, apertures)
         point_ci = apertures.corrections[0] / apertures.corrections[2]
         table["is_extended"] = np.asarray(table[f"CI_{apertures.ee[2]}_{apertures.ee[0]}"]) \
@@ -256,7 +287,9 @@ def cached_aperture_set(key: dict, compute, *, cache_dir: Path | None = None):
                                tuple(float(v) for v in z["corrections"]), float(z["sigma"]),
                                phase_fractions=table if table.size else None,
                                fraction_sigma=tuple(float(v) for v in z["fraction_sigma"]),
-                               exposure_sigma=tuple(float(v) for v in z["exposure_sigma"]))
+                               exposure_sigma=tuple(float(v) for v in z["exposure_sigma"]),
+                               pixel_sigma=(z["pixel_sigma"] if z["pixel_sigma"].size
+                                            else None))
     except (OSError, KeyError, ValueError, EOFError):
         pass
     aps = compute()
@@ -268,7 +301,9 @@ def cached_aperture_set(key: dict, compute, *, cache_dir: Path | None = None):
                  phase_fractions=(np.zeros(0) if aps.phase_fractions is None
                                   else np.asarray(aps.phase_fractions)),
                  fraction_sigma=np.asarray(aps.fraction_sigma, np.float64),
-                 exposure_sigma=np.asarray(aps.exposure_sigma, np.float64))
+                 exposure_sigma=np.asarray(aps.exposure_sigma, np.float64),
+                 pixel_sigma=(np.zeros(0) if aps.pixel_sigma is None
+                              else np.asarray(aps.pixel_sigma, np.float64)))
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("source_catalog: aperture cache not written (%s)", exc)
