@@ -143,6 +143,23 @@ Measured 2026-11-24 on the shared 2-core machine, heavily loaded by other jobs
   (five rotation angles + block index; asdf route 0.35 s read + 0.65 s write per
   exposure under load, now ~1 ms) and the gwcs reads (asdf's first open ~2 s CPU)
   overlap tweakreg's star finding in a thread.
+- outlier_detection breakdown (H3, 2026-11-24; per-function wall/thread-CPU timers,
+  numba on 1 thread so that CPU is attributable; 4 exposures, CPU s): drizzle 2.2–2.4
+  (~140 ns/px in the pipeline vs 100 in ``outlier_kernels.py``), poly5 blot 0.65–0.78,
+  crf writer 0.3–1.2 (nearly all system time: ``copy_file_range`` into a 99 %-full
+  ext4), plane reads 0.5 (astropy open ≈ 5 ms of it per call), corner maps 0.5 (8
+  calls), weights 0.2–0.3, flag 0.19, median 0.19, contributions 0.1. System CPU is
+  1.5–3.2 of the step's 5.8–7.1 s CPU (page faults: ~48000 per run; numpy madvises
+  huge pages and THP ``defrag=madvise`` makes faults compact memory; varies with the
+  machine's page-cache state, 0.5–3 s from run to run). With another job on the
+  machine the step uses one core all along (sampled utilisation ≈ 1.0): wall ≈ CPU.
+  Tried and reverted (outputs bit-identical, but no gain measurable at load 2.6–4.9,
+  alternated 5× with the same tree minus the change: CPU 4.2–5.3 s both ways, peak
+  RSS +50–140 MB): corner planes recycled between exposures (their page faults:
+  0.5–0.9 → 0.1 s CPU in the timers, not visible in the step's total), the var planes
+  and weights read/made in the read-ahead thread, the flag pass's first read begun
+  during the median. Left to do: reuse read buffers (reads fault ~45000 4 kB pages
+  per run), fuse blot + derivative/flag + DQ update per row band.
 """
 
 from __future__ import annotations
