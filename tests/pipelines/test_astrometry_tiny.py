@@ -80,7 +80,8 @@ def _offsets_mas(lib, sources, filt, column="sky_centroid_win"):
         np.column_stack([ra * cosd, dec]) * 3.6e6)
     flux = np.asarray(cat["aper_total_flux"].value)
     err = np.asarray(cat["aper_total_flux_err"].value)
-    sel = (d < MATCH_MAS) & (flux / err > SNR_MIN) & (np.asarray(cat["flags"]) == 0)
+    # flags 1 (edge) and 2 (blended) touch positions; 4 and 8 are photometric
+    sel = (d < MATCH_MAS) & (flux / err > SNR_MIN) & (np.asarray(cat["flags"]) & 3 == 0)
     return np.column_stack([(ra[sel] - sra[i[sel]]) * cosd, dec[sel] - sdec[i[sel]]]) * 3.6e6
 
 

@@ -36,7 +36,14 @@ of an exposure (``weight`` = WHT), and: ceers-pointing F200W (24 exposures, 153
 stars) ratio 1.000, χ² 1.13 (95 %: 0.79 – 1.24); ceers-mini F200W 1.000 / 1.12 (20);
 F444W 0.999 / 1.77 (61 stars: 1.24 without three 3 – 4σ stars; S/N < 120 stars are
 1.0 % low in the 70 – 90 % annulus, a flux error, not an error-model one). See
-:func:`~webbcal.algorithms.image3.apcorr.correction_uncertainty`.
+:func:`~webbcal.algorithms.image3.apcorr.correction_uncertainty`. Both F444W effects
+were the catalog's (2026-11-24): the sky, estimated with sources grown by 3 pixels,
+held their wings (+0.10 σ per pixel over the true sky; grown by 10 now, +0.024 σ),
+and the three stars had a dead pixel at the peak in one exposure, which drizzle
+fills from fainter neighbours (−1.7 % expected; now flag bit 8,
+:func:`~webbcal.algorithms.image3.catalog.core_loss`). Now F444W 1.001, χ² 1.12
+(58 stars, 95 %: 0.67 – 1.40); ceers-mini F200W 1.000 / 1.13 (19); ceers-pointing
+F200W 1.000 / 1.10 (142; 11 flagged bit 8).
 
 Cost (CPU, demo F200W mosaic, warm process): 1.3 s → 0.8 s: the aperture corrections
 measured on the simulated PSF (~0.3 s) are cached on disk
