@@ -159,3 +159,33 @@ def test_kill_9_mid_write_leaves_nothing_that_looks_complete(tmp_path_factory, t
         assert main(["-q", "run", "detector1", str(uncal), "--output-dir", str(out)]) == 0
     assert "detector1: 1 done, 0 skipped" in capsys.readouterr().out  # not taken as done
     assert all(fits_is_complete(p) for p in wanted)
+
+
+def test_run_image3_abs_refcat_reaches_tweakreg(tmp_path, monkeypatch, capsys):
+    """``run image3 --abs-refcat FILE`` sets tweakreg.abs_refcat ('none': off); a missing
+    file, or the option on another stage, exits 2 naming the problem."""
+    from webbcal.errors import WebbcalError
+
+    seen = []
+
+    class Recorder:  # stands in for Image3Pipeline: records its steps, then stops
+        def __init__(self, steps=None, **kwargs):
+            seen.append(steps)
+            raise WebbcalError("recorded")
+
+    monkeypatch.setattr(pipelines, "pipeline_class", lambda stage: Recorder)
+    refcat = tmp_path / "gaia.ecsv"
+    refcat.write_text("# %ECSV 1.0\n# ---\n# datatype:\n# - {name: ra, datatype: float64}\n"
+                      "# - {name: dec, datatype: float64}\nra dec\n1.0 2.0\n")
+    asn = tmp_path / "x_asn.json"
+    asn.write_text("{}")
+    assert main(["run", "image3", str(asn), "--abs-refcat", str(refcat)]) == 2
+    assert seen[-1]["tweakreg"]["abs_refcat"] == str(refcat)
+    assert main(["run", "image3", str(asn), "--abs-refcat", "none",
+                 "--steps.tweakreg.abs_refcat", str(refcat)]) == 2
+    assert seen[-1]["tweakreg"]["abs_refcat"] == ""  # 'none' wins over --steps
+    n = len(seen)
+    assert main(["run", "image3", str(asn), "--abs-refcat", str(tmp_path / "gone.ecsv")]) == 2
+    assert "gone.ecsv" in capsys.readouterr().err and len(seen) == n  # nothing built
+    assert main(["run", "image2", str(asn), "--abs-refcat", str(refcat)]) == 2
+    assert "'run image3'" in capsys.readouterr().err and len(seen) == n

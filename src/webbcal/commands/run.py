@@ -23,6 +23,7 @@ Without CRDS_PATH, `run all` uses a crds_cache/ folder beside the inputs (a simu
 world's). With a reference_catalog.ecsv beside the inputs (a simulated world's Gaia-like
 catalog), image3's tweakreg aligns the mosaics to it (absolute astrometry; the log says
 so): --abs-refcat FILE picks another catalog, --abs-refcat none turns it off.
+`run image3` takes --abs-refcat FILE too (the same as --steps.tweakreg.abs_refcat FILE).
 
 Products whose files exist and are complete are not redone (--overwrite to redo);
 every product is written under a temporary name and renamed, so an interrupted run
@@ -129,12 +130,20 @@ def main(args: argparse.Namespace) -> int:
     from webbcal.pipelines import pipeline_class
     from webbcal.pipelines.config import parse_step_overrides
 
-    for option in ("asn", "truth", "abs_refcat"):
+    options = ("asn", "truth") if args.stage == "image3" else ("asn", "truth", "abs_refcat")
+    for option in options:
         if getattr(args, option, None):
-            raise WebbcalError(f"--{option.replace('_', '-')} is an option of 'run all', "
+            where = "'run all' and 'run image3'" if option == "abs_refcat" else "'run all'"
+            raise WebbcalError(f"--{option.replace('_', '-')} is an option of {where}, "
                                f"not 'run {args.stage}'")
     cls = pipeline_class(args.stage)
     overrides = parse_step_overrides(args.step_options)
+    if getattr(args, "abs_refcat", None):  # run image3: tweakreg's absolute catalog
+        from webbcal.commands import _runall as R
+
+        refcat, why = R.choose_abs_refcat(args.abs_refcat, [], {})
+        overrides.setdefault("tweakreg", {})["abs_refcat"] = str(refcat) if refcat else ""
+        print(f"image3: tweakreg reference catalog: {why}", file=sys.stderr)
     # builds the steps once: unknown steps/parameters and a bad config fail here (exit 2)
     pipeline = cls(steps=overrides, config_file=args.config, output_dir=args.output_dir,
                    save_intermediate=args.save_intermediate)
