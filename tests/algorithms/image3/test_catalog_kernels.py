@@ -159,3 +159,24 @@ def test_nanmedian_last_equals_numpy(shape):
         np.testing.assert_array_equal(got, ref)
     assert nanmedian_last(np.array([[1.0, 4.0, np.nan, 2.0]], np.float32))[0] == 2.0
     assert nanmedian_last(np.array([[1.0, 4.0, 3.0, 2.0]], np.float32))[0] == 2.5
+
+
+def test_catalog_smooth_on_two_threads_equals_smooth_masked():
+    """catalog._smooth (the two convolutions of smooth_masked on two threads, numpy's
+    division) gives smooth_masked's output bit for bit, zeros where coverage is low."""
+    from webbcal.algorithms.image3.catalog import _smooth
+
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(300, 410)).astype(np.float32)
+    bad = rng.random(data.shape) < 0.1
+    bad[100:160, 200:260] = True
+    data[bad] = 0.0
+    fwhm = 2.0
+    h = int(np.ceil(2 * fwhm))
+    k = np.exp(-0.5 * (np.arange(-h, h + 1) / (fwhm / 2.3548)) ** 2).astype(np.float32)
+    k /= k.sum()
+    ref = K.smooth_masked(data, (~bad).astype(np.float32), k, np.float32(0.2))
+    got = _smooth(data, bad, fwhm)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, ref)
+    assert np.all(got[120:140, 220:240] == 0.0)  # inside the hole: no good weight

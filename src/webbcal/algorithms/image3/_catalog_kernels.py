@@ -75,6 +75,18 @@ def smooth_masked(data, good, kern, min_weight):
     return num
 
 
+@njit(cache=True, nogil=True)
+def smooth_parts(i0, i1, data, good, kern, num, den):
+    """``run_row_bands`` kernel over the two halves of :func:`smooth_masked` (item 0:
+    ``num`` = the separable convolution of ``data``; item 1: ``den`` = that of
+    ``good``), so that two threads compute them at once; the caller divides."""
+    for i in range(i0, i1):
+        if i == 0:
+            num[:, :] = _convolve_cols(_convolve_rows(data, kern), kern)
+        else:
+            den[:, :] = _convolve_cols(_convolve_rows(good, kern), kern)
+
+
 @njit(cache=True)
 def label_components(mask, n_pixels):
     """8-connected components of ``mask`` (ny, nx) bool with ≥ ``n_pixels`` pixels.
