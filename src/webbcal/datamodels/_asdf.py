@@ -15,7 +15,8 @@ import numpy as np
 
 from webbcal.datamodels._errors import FormatError
 
-__all__ = ["make_asdf_hdu", "read_asdf_wcs", "read_wcs_evaluator"]
+__all__ = ["make_asdf_hdu", "read_asdf_wcs", "read_wcs_evaluator", "extension_asdf_bytes",
+           "gwcs_from_asdf_bytes"]
 
 log = logging.getLogger("webbcal.datamodels")
 
@@ -47,15 +48,12 @@ def read_wcs_evaluator(hdu, path=None):
     """
     from webbcal.datamodels._gwcs_eval import Unsupported, wcs_from_asdf
 
-    try:
-        raw = np.asarray(hdu.data["ASDF_METADATA"]).tobytes()
-    except Exception:  # noqa: BLE001 - read_asdf_wcs names the problem
-        return read_asdf_wcs(hdu, path)
+    raw = extension_asdf_bytes(hdu, path)
     try:
         return wcs_from_asdf(raw, path)
     except Unsupported as exc:
         log.debug("%s: gwcs read with asdf (%s)", path, exc)
-    return read_asdf_wcs(hdu, path)
+    return gwcs_from_asdf_bytes(raw, path)
 
 
 def read_asdf_wcs(hdu, path=None):
@@ -66,13 +64,22 @@ def read_asdf_wcs(hdu, path=None):
     FormatError
         The extension does not hold a readable ASDF file.
     """
-    import asdf
+    return gwcs_from_asdf_bytes(extension_asdf_bytes(hdu, path), path)
 
+
+def extension_asdf_bytes(hdu, path) -> bytes:
+    """The ASDF file held by an ``ASDF`` extension (column ``ASDF_METADATA``)."""
     try:
-        raw = np.asarray(hdu.data["ASDF_METADATA"]).tobytes()
+        return np.asarray(hdu.data["ASDF_METADATA"]).tobytes()
     except Exception as exc:
         raise FormatError(path, "extension ASDF", "a table with column ASDF_METADATA",
                           f"{type(exc).__name__}: {exc}") from None
+
+
+def gwcs_from_asdf_bytes(raw: bytes, path):
+    """:func:`read_asdf_wcs` on the ASDF file's bytes (asdf + gwcs)."""
+    import asdf
+
     try:
         # MAST trees point their arrays at the FITS extensions ("fits:SCI,1"), which a
         # bare ASDF reader cannot resolve; we only need meta.wcs, so silence that

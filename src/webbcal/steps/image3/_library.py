@@ -290,24 +290,18 @@ class ExposureLibrary:
             return None
         from astropy.io import fits
 
+        from webbcal.datamodels._asdf import (extension_asdf_bytes, gwcs_from_asdf_bytes,
+                                              make_asdf_hdu)
+        from webbcal.datamodels._asdf_text import asdf_extension_bytes, patch_v23tosky
+
         with fits.open(m.path) as hdul:
             if "ASDF" not in {h.name for h in hdul}:
                 return None
-            hdu = hdul["ASDF"]
-            try:
-                raw = np.asarray(hdu.data["ASDF_METADATA"]).tobytes()
-            except Exception:  # noqa: BLE001 - read_asdf_wcs below names the problem
-                raw = None
-            if raw is not None:
-                from webbcal.datamodels._asdf_text import (asdf_extension_bytes,
-                                                           patch_v23tosky)
-
-                patched = patch_v23tosky(raw, pointing)
-                if patched is not None:
-                    return asdf_extension_bytes(patched)
-            from webbcal.datamodels._asdf import make_asdf_hdu, read_asdf_wcs
-
-            wcs = read_asdf_wcs(hdu, m.path)
+            raw = extension_asdf_bytes(hdul["ASDF"], m.path)
+        patched = patch_v23tosky(raw, pointing)
+        if patched is not None:
+            return asdf_extension_bytes(patched)
+        wcs = gwcs_from_asdf_bytes(raw, m.path)
         if wcs is None:
             return None
         return make_asdf_hdu({"meta": {"wcs": rebuild_wcs(wcs, pointing)}})
